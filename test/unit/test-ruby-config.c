@@ -242,6 +242,13 @@ test_milter_defaults(void)
   g_autofree char *dir = temp_config("milter-manager.conf",
                                      "define_milter(\"a\") do |milter|\n"
                                      "end\n"
+                                     "define_milter(\"b\") do |milter|\n"
+                                     "  milter.description = milter.fallback_status\n"
+                                     "end\n"
+                                     "# 2.3's manager.fallback_status getter returned nil\n"
+                                     "if manager.fallback_status == \"accept\"\n"
+                                     "  manager.max_connections = 11\n"
+                                     "end\n"
                                      "manager.message_phase = \"parallel\"\n"
                                      "manager.body_memory_limit = 1024\n", NULL);
   GError *error = NULL;
@@ -249,7 +256,10 @@ test_milter_defaults(void)
   g_assert_no_error(error);
   g_assert_cmpint(config->message_phase, ==, MM_MESSAGE_PHASE_PARALLEL);
   g_assert_cmpuint(config->body_memory_limit, ==, 1024);
-  g_assert_cmpuint(config->milters->len, ==, 1);
+  g_assert_cmpuint(config->max_connections, ==, 11);
+  g_assert_cmpuint(config->milters->len, ==, 2);
+  g_assert_cmpstr(((MmMilterConfig *)g_ptr_array_index(config->milters, 1))->description, ==,
+                  "accept");
   MmMilterConfig *milter = g_ptr_array_index(config->milters, 0);
   g_assert_null(milter->connection_spec);
   g_assert_true(milter->enabled);
