@@ -197,11 +197,15 @@ restore_signals(const SavedSignals *saved)
   pthread_sigmask(SIG_SETMASK, &saved->mask, NULL);
 }
 
-/* add_load_paths_body - put the DSL's directories first in $LOAD_PATH */
+/* add_load_paths_body - name the script, keep our globals alive, and put the DSL's
+ * directories first in $LOAD_PATH */
 MM_RUBY_UNWOUND static VALUE
 add_load_paths_body(VALUE data)
 {
   char **directories = (char **)data;
+  ruby_script("milter-manager");
+  rb_gc_register_address(&manager_module);
+  rb_gc_register_address(&last_configuration);
   VALUE load_path = rb_gv_get("$LOAD_PATH");
   guint n = g_strv_length(directories);
   for (guint i = n; i > 0; i--) {
@@ -245,7 +249,6 @@ mm_ruby_init(void *stack_start, GError **error)
   void *node = ruby_options(2, argv);
   int status = 0;
   gboolean options_ok = ruby_executable_node(node, &status);
-  ruby_script(program);
   restore_signals(saved);
   g_free(saved);
   if (!options_ok) {
@@ -260,8 +263,6 @@ mm_ruby_init(void *stack_start, GError **error)
     : g_strsplit(MM_RUBY_LIB_DIR, G_SEARCHPATH_SEPARATOR_S, -1);
   if (!ruby_call(add_load_paths_body, directories, NULL, MM_RUBY_ERROR_INIT, error))
     return FALSE;
-  rb_gc_register_address(&manager_module);
-  rb_gc_register_address(&last_configuration);
   VALUE module = Qnil;
   if (!ruby_call(require_body, NULL, &module, MM_RUBY_ERROR_INIT, error)) {
     g_prefix_error(error, "cannot load the configuration DSL (milter/manager.rb): ");
