@@ -473,9 +473,15 @@ serve(Daemon *daemon)
   for (guint i = 0; i < daemon->options->notes->len; i++)
     mm_info("[daemon] %s", (const char *)g_ptr_array_index(daemon->options->notes, i));
   set_file_limit(daemon->config->max_file_descriptors);
-  if (!listen_on(daemon, &error))
-    return fatal(daemon, "failed to listen on %s: %s", daemon->config->connection_spec,
-                 error->message);
+  if (!listen_on(daemon, &error)) {
+    /* The listener's message already names the spec: keep one mention of it. */
+    g_autofree char *prefix = g_strdup_printf("cannot listen on %s: ",
+                                              daemon->config->connection_spec);
+    const char *cause = error->message;
+    if (g_str_has_prefix(cause, prefix))
+      cause += strlen(prefix);
+    return fatal(daemon, "failed to listen on %s: %s", daemon->config->connection_spec, cause);
+  }
   if (!give_up_root(daemon, &error))
     return fatal(daemon, "%s", error->message);
   if (daemon->config->daemon && !detach(daemon, &error))
