@@ -28,7 +28,8 @@ if [ "$(id -u)" = 0 ]; then
 else
   self_user=$(id -un)
 fi
-# Every daemon of this test: no syslog (the test reads the file), no system pid file.
+# Every daemon of this test logs everything to a file the test reads; the configuration
+# sets no pid file, so only --pid-file writes one.
 common=(-c "$conf_dir" -u "$self_user" --log-level=all)
 
 # wait_for SECONDS COMMAND...: poll until COMMAND succeeds
