@@ -22,6 +22,15 @@ typedef enum {
    MM_LOG_LEVEL_MESSAGE | MM_LOG_LEVEL_STATISTICS)
 #define MM_LOG_LEVEL_ALL 0xffu
 
+#define MM_LOG_ERROR (mm_log_error_quark())
+GQuark mm_log_error_quark(void);
+
+typedef enum {
+  MM_LOG_ERROR_LEVEL,    /* unknown level name: the message quotes it */
+  MM_LOG_ERROR_FACILITY, /* unknown syslog facility */
+  MM_LOG_ERROR_FILE,     /* the log file could not be opened: path and errno text */
+} MmLogError;
+
 /* mm_log_level_parse - "all", "default", "none", or names joined with "|";
  * FALSE with an error naming the bad word. */
 gboolean mm_log_level_parse(const char *text, guint *levels, GError **error);
@@ -45,6 +54,9 @@ gboolean mm_log_reopen(GError **error);
 
 /* mm_log_close - close syslog and the file; logging falls back to standard error */
 void mm_log_close(void);
+
+/* mm_log_level_to_string - the name of one level ("warning"), for log lines */
+const char *mm_log_level_to_string(MmLogLevel level);
 
 void mm_log(MmLogLevel level, const char *format, ...) G_GNUC_PRINTF(2, 3);
 
