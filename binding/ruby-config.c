@@ -2,7 +2,7 @@
 /* ruby-config.c: the embedded Ruby interpreter: start it without its signal handlers,
  * run the configuration DSL under rb_protect, and turn its result into an MmConfig. */
 /* The model header first: configure's header has the same name (see ruby-config.h). */
-#include "libmilter-manager/config.h"
+#include "config.h"
 
 #include "ruby-config.h"
 

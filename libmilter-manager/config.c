@@ -5,7 +5,7 @@
 
 /* The packagers' defaults (MM_DEFAULT_*): configure's header of the same name, which the
  * angle form finds on the include path rather than beside this file. */
-#include <config.h>
+#include "build-config.h"
 
 /* Defaults of milter manager 2.3 (reference 4.3, 4.4) and ours (message phase, body). */
 #define MM_CONFIG_DEFAULT_UNIX_SOCKET_MODE 0660

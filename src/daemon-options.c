@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* daemon-options.c: parsing milter manager 2.3's command line and MILTER_* environment
  * variables; options for features this daemon does not have are accepted and noted. */
-#include <config.h>
+#include "build-config.h"
 
 #include "src/daemon-options.h"
 

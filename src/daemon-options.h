@@ -5,7 +5,7 @@
 
 #include <glib.h>
 
-#include "libmilter-manager/config.h"
+#include "config.h"
 
 #define MM_DAEMON_OPTIONS_ERROR (mm_daemon_options_error_quark())
 GQuark mm_daemon_options_error_quark(void);

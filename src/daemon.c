@@ -2,9 +2,8 @@
 /* daemon.c: the daemon's life cycle: load the configuration, listen as root, give up root,
  * detach, write the pid file, then serve until SIGTERM/SIGINT; SIGHUP reloads, SIGUSR1 reopens. */
 /* pipe2, setresuid and getresuid are GNU extensions. */
-#define _GNU_SOURCE
 
-#include <config.h>
+#include "build-config.h"
 
 #include "src/daemon.h"
 
@@ -19,7 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "libmilter-manager/config.h"
+#include "config.h"
 #include "libmilter-manager/connection-spec.h"
 #include "libmilter-manager/listener.h"
 #include "libmilter-manager/log.h"

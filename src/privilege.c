@@ -2,7 +2,6 @@
 /* privilege.c: resolving the effective user and group from names or numbers, and dropping
  * root for good: supplementary groups, then group, then user, then a check of all ids. */
 /* pipe2, setresuid and getresuid are GNU extensions. */
-#define _GNU_SOURCE
 
 #include "src/privilege.h"
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test-ruby-config.c: unit tests for the embedded Ruby configuration (ruby-config.h):
  * 2.3 files, defaults, error reports, reload isolation, --show-config, signals, fork. */
-#include "libmilter-manager/config.h"
+#include "config.h"
 
 #include "binding/ruby-config.h"
 
