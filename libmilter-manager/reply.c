@@ -282,10 +282,12 @@ mm_reply_check_allowed(char command, char reply, GError **error)
     return TRUE;
   const char *reply_name = mm_reply_name(reply);
   const char *command_name = mm_command_name(command);
+  g_autofree char *after = command_name != NULL
+                             ? g_strdup_printf("the %s command", command_name)
+                             : g_strdup_printf("command code 0x%02x", (guint8)command);
   g_set_error(error, MM_REPLY_ERROR, MM_REPLY_ERROR_NOT_ALLOWED,
-              "%s reply (0x%02x) is not allowed after the %s command",
-              reply_name != NULL ? reply_name : "unknown", (guint8)reply,
-              command_name != NULL ? command_name : "unknown");
+              "%s reply (0x%02x) is not allowed after %s",
+              reply_name != NULL ? reply_name : "unknown", (guint8)reply, after);
   return FALSE;
 }
 

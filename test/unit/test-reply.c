@@ -380,6 +380,10 @@ test_allowed(void)
   g_assert_error(error, MM_REPLY_ERROR, MM_REPLY_ERROR_NOT_ALLOWED);
   g_assert_cmpstr(error->message, ==,
                   "add-header reply (0x68) is not allowed after the rcpt command");
+  g_clear_error(&error);
+  g_assert_false(mm_reply_check_allowed('\0', 'c', &error));
+  g_assert_cmpstr(error->message, ==,
+                  "continue reply (0x63) is not allowed after command code 0x00");
 }
 
 /* test_names - every reply code has a name */
