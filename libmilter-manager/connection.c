@@ -392,6 +392,9 @@ static gboolean
 source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
   MmConnection *connection = ((ConnectionSource *)source)->connection;
+  /* A nested main loop run from a handler: the outer dispatch still holds the input. */
+  if (connection->dispatching > 0)
+    return G_SOURCE_CONTINUE;
   GIOCondition revents = connection->fd_tag ? g_source_query_unix_fd(source, connection->fd_tag) : 0;
   connection->dispatching++;
   connection_dispatch(connection, revents, g_source_get_time(source));
@@ -454,7 +457,10 @@ connection_create(int fd, ConnectionState state, const MmConnectionHandlers *han
   GSource *source = g_source_new(&connection_source_funcs, sizeof(ConnectionSource));
   ((ConnectionSource *)source)->connection = connection;
   g_source_set_name(source, "mm-connection");
-  g_source_set_can_recurse(source, FALSE);
+  /* GLib "blocks" a non-recursive source while dispatching it by taking its fd out of the
+   * context's sorted poll list and putting it back: a walk over every fd, per dispatch.
+   * Allowing recursion avoids that; source_dispatch refuses actual recursion itself. */
+  g_source_set_can_recurse(source, TRUE);
   connection->source = (ConnectionSource *)source;
   g_source_attach(source, NULL);
   return connection;

@@ -97,6 +97,8 @@ static gboolean
 source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
 {
   MmListener *listener = ((ListenerSource *)source)->listener;
+  if (listener->dispatching > 0) /* a nested main loop run from the accept callback */
+    return G_SOURCE_CONTINUE;
   gint64 now = g_source_get_time(source);
   if (listener->paused_until != 0 && now >= listener->paused_until) {
     listener->paused_until = 0;
@@ -311,6 +313,7 @@ mm_listener_start(MmListener *listener, MmListenerAcceptFunc accepted, gpointer 
   GSource *source = g_source_new(&listener_source_funcs, sizeof(ListenerSource));
   ((ListenerSource *)source)->listener = listener;
   g_source_set_name(source, "mm-listener");
+  g_source_set_can_recurse(source, TRUE); /* no O(fds) block/unblock per dispatch */
   listener->source = (ListenerSource *)source;
   listener->fd_tag = g_source_add_unix_fd(source, listener->fd, 0);
   update_events(listener);
