@@ -27,7 +27,9 @@ typedef struct {
   /* The peer closed (ERROR NULL: clean end of file) or an error happened (read, write,
    * framing, write timeout). Nothing more is read or written after this. */
   void (*closed)(gpointer user_data, const GError *error);
-  /* An asynchronous connect finished: ERROR NULL on success. May be NULL for accepted fds. */
+  /* An asynchronous connect finished: ERROR NULL on success. May be NULL for accepted fds.
+   * A failed connect is reported here only (closed() is not called for it), unless this
+   * handler is NULL. */
   void (*connected)(gpointer user_data, const GError *error);
   /* The timer set with mm_connection_set_timeout expired (it is not re-armed). */
   void (*timeout)(gpointer user_data);
@@ -42,6 +44,10 @@ MmConnection *mm_connection_new(int fd, const MmConnectionHandlers *handlers, gp
 MmConnection *mm_connection_connect(const MmConnectionSpec *spec,
                                     const MmConnectionHandlers *handlers, gpointer user_data,
                                     GError **error);
+
+/* Handlers are only ever called from the main loop, never from inside a call into this
+ * module: errors found by mm_connection_flush are reported by closed() on the next
+ * iteration. After closed() returns the fd is closed; call mm_connection_free. */
 
 /* mm_connection_free - close the fd and drop the sources; NULL-safe; safe to call from any
  * handler (the memory is released once the dispatch returns). Queued output is dropped. */
@@ -74,5 +80,6 @@ void mm_connection_set_timeout(MmConnection *connection, guint milliseconds);
  * received stay queued and are delivered after resuming */
 void mm_connection_set_reading(MmConnection *connection, gboolean reading);
 
-/* mm_connection_get_fd - the fd, for logs and peer credentials */
+/* mm_connection_get_fd - the fd, for logs and peer credentials; -1 once closed() has
+ * returned */
 int mm_connection_get_fd(MmConnection *connection);
