@@ -1,0 +1,517 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* children.c: the children of one MTA session: negotiation with every child at once, and the
+ * parallel steps (CONNECT, HELO, MAIL, RCPT, DATA, UNKNOWN) with their merge rules. */
+#include "children-private.h"
+
+#include "log.h"
+#include "negotiation.h"
+#include "protocol.h"
+
+static void on_negotiated(gpointer user_data, const MmOption *option);
+static void on_replied(gpointer user_data, MmStatus status, const char *reply_code);
+static void on_modified(gpointer user_data, const MmReply *reply);
+static void on_progressed(gpointer user_data);
+static void on_failed(gpointer user_data, const GError *error);
+
+static const MmClientSessionHandlers child_handlers = {
+  .negotiated = on_negotiated,
+  .replied = on_replied,
+  .modified = on_modified,
+  .progressed = on_progressed,
+  .failed = on_failed,
+};
+
+/* child_free - release one child */
+static void
+child_free(gpointer data)
+{
+  MmChild *child = data;
+  mm_client_session_free(child->session);
+  mm_message_child_reset(child);
+  g_free(child->step_reply_code);
+  g_free(child);
+}
+
+/* mm_children_new - one child per enabled milter of CONFIG */
+MmChildren *
+mm_children_new(MmConfig *config, const MmMacros *macros, const MmChildrenHandlers *handlers,
+                gpointer user_data)
+{
+  MmChildren *children = g_new0(MmChildren, 1);
+  children->config = mm_config_ref(config);
+  children->macros = macros;
+  children->handlers = handlers;
+  children->user_data = user_data;
+  children->all = g_ptr_array_new_with_free_func(child_free);
+  mm_option_init(&children->mta_offer);
+  mm_option_init(&children->mta_option);
+  for (guint i = 0; i < config->milters->len; i++) {
+    const MmMilterConfig *milter = g_ptr_array_index(config->milters, i);
+    if (!milter->enabled)
+      continue;
+    if (milter->connection_spec == NULL) {
+      mm_error("[children][error] %s: no connection_spec is defined: not used", milter->name);
+      continue;
+    }
+    MmChild *child = g_new0(MmChild, 1);
+    child->children = children;
+    child->milter = milter;
+    child->index = children->all->len;
+    child->session = mm_client_session_new(milter, &child_handlers, child);
+    g_ptr_array_add(children->all, child);
+  }
+  return children;
+}
+
+/* mm_children_free - close every child without a word */
+void
+mm_children_free(MmChildren *children)
+{
+  if (children == NULL)
+    return;
+  if (children->idle_source)
+    g_source_remove(children->idle_source);
+  mm_message_free(children->message);
+  g_ptr_array_unref(children->all);
+  mm_option_clear(&children->mta_offer);
+  mm_option_clear(&children->mta_option);
+  mm_config_unref(children->config);
+  g_free(children);
+}
+
+/* mm_child_evaluated_status - what a verdict counts as: an evaluation-mode child's reject,
+ * temporary failure or discard never reaches the MTA */
+MmStatus
+mm_child_evaluated_status(const MmChild *child, MmStatus status)
+{
+  if (child->milter->evaluation_mode && status >= MM_STATUS_TEMPORARY_FAILURE) {
+    mm_info("[evaluation] %s (%s): would have answered %s", child->milter->name,
+            child->milter->connection_spec, mm_status_to_string(status));
+    return MM_STATUS_ACCEPT;
+  }
+  return status;
+}
+
+/* mm_child_log_failure - the one log line for a failed child: name, spec, stage, cause */
+void
+mm_child_log_failure(const MmChild *child, const GError *error, MmStatus fallback)
+{
+  mm_error("[child][error] %s (%s): %s; fallback status: %s", child->milter->name,
+           child->milter->connection_spec, error->message, mm_status_to_string(fallback));
+}
+
+/* ---- negotiation ------------------------------------------------------------------- */
+
+static gboolean finish_negotiation_on_idle(gpointer user_data);
+
+/* mm_children_negotiate - offer the MTA's options to every child at once */
+void
+mm_children_negotiate(MmChildren *children, const MmOption *mta_offer)
+{
+  mm_option_clear(&children->mta_offer);
+  mm_option_copy(&children->mta_offer, mta_offer);
+  MmOption offer;
+  mm_option_init(&offer);
+  mm_negotiation_offer_for_children(mta_offer, &offer);
+  children->step = MM_COMMAND_NEGOTIATE;
+  children->n_negotiating = children->all->len;
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    mm_client_session_negotiate(child->session, &offer);
+  }
+  mm_option_clear(&offer);
+  /* With no child to ask, answer from the main loop like any other negotiation. */
+  if (children->n_negotiating == 0)
+    children->idle_source = g_idle_add(finish_negotiation_on_idle, children);
+}
+
+/* finish_negotiation - every child answered or failed: answer the MTA */
+static void
+finish_negotiation(MmChildren *children)
+{
+  children->negotiation_done = TRUE;
+  children->step = 0;
+  MmStatus strongest_fallback = MM_STATUS_NOT_CHANGED;
+  GPtrArray *options = g_ptr_array_new();
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    if (child->negotiated && !child->gone)
+      g_ptr_array_add(options, (gpointer)mm_client_session_get_option(child->session));
+    else
+      strongest_fallback = mm_status_merge(strongest_fallback, child->milter->fallback_status);
+  }
+  /* A child that cannot negotiate and whose fallback is not accept decides the session. */
+  if (strongest_fallback > MM_STATUS_ACCEPT) {
+    children->session_status = strongest_fallback;
+    mm_warning("[children][negotiate] a child failed to negotiate: every step of this session "
+               "is answered %s", mm_status_to_string(strongest_fallback));
+    for (guint i = 0; i < children->all->len; i++) {
+      MmChild *child = g_ptr_array_index(children->all, i);
+      mm_client_session_quit(child->session);
+      child->gone = TRUE;
+    }
+    g_ptr_array_set_size(options, 0);
+  }
+  MmOption reply;
+  mm_option_init(&reply);
+  if (options->len == 0 && children->session_status == MM_STATUS_NOT_CHANGED) {
+    /* Nobody to ask: answer everything at once by asking the MTA for no events at all. */
+    MmStatus fallback = children->all->len > 0 ? children->config->fallback_status
+                                               : MM_STATUS_ACCEPT;
+    if (fallback == MM_STATUS_ACCEPT) {
+      mm_option_copy(&reply, &children->mta_offer);
+      reply.version = MIN(reply.version, MM_PROTOCOL_VERSION_MAX);
+      reply.actions = 0;
+      reply.steps = children->mta_offer.steps & MM_STEP_NO_EVENT_MASK;
+    } else {
+      children->session_status = fallback;
+    }
+  }
+  if (reply.version == 0)
+    mm_negotiation_merge(&children->mta_offer, (const MmOption *const *)options->pdata,
+                         options->len, 0, &reply);
+  g_ptr_array_unref(options);
+  children->handlers->negotiated(children->user_data, &reply);
+  mm_option_clear(&reply);
+}
+
+/* finish_negotiation_on_idle - the negotiation of a session without children */
+static gboolean
+finish_negotiation_on_idle(gpointer user_data)
+{
+  MmChildren *children = user_data;
+  children->idle_source = 0;
+  finish_negotiation(children);
+  return G_SOURCE_REMOVE;
+}
+
+/* on_negotiated - one child accepted our offer */
+static void
+on_negotiated(gpointer user_data, const MmOption *option)
+{
+  MmChild *child = user_data;
+  MmChildren *children = child->children;
+  child->negotiated = TRUE;
+  mm_debug("[child][negotiate] %s: version %u", child->milter->name, option->version);
+  if (--children->n_negotiating == 0)
+    finish_negotiation(children);
+}
+
+/* mm_children_set_mta_option - what was agreed with the MTA */
+void
+mm_children_set_mta_option(MmChildren *children, const MmOption *agreed)
+{
+  mm_option_clear(&children->mta_option);
+  mm_option_copy(&children->mta_option, agreed);
+}
+
+/* ---- parallel steps ---------------------------------------------------------------- */
+
+/* child_takes_part - whether CHILD gets the step in progress */
+static gboolean
+child_takes_part(const MmChildren *children, const MmChild *child)
+{
+  if (child->gone || !child->negotiated)
+    return FALSE;
+  switch (children->step) {
+  case MM_COMMAND_CONNECT:
+  case MM_COMMAND_HELO:
+  case MM_COMMAND_MAIL:
+  case MM_COMMAND_UNKNOWN:
+    return TRUE;
+  case MM_COMMAND_RCPT: {
+    if (!child->in_transaction)
+      return FALSE;
+    const MmOption *option = mm_client_session_get_option(child->session);
+    return !children->rcpt_rejected || (option->steps & MM_STEP_RCPT_REJECTED);
+  }
+  case MM_COMMAND_DATA:
+    return child->in_transaction && child->has_accepted_rcpt;
+  default:
+    return FALSE;
+  }
+}
+
+/* apply_child_effect - what a child's own verdict does to its part in the session */
+static void
+apply_child_effect(MmChildren *children, MmChild *child, MmStatus real)
+{
+  switch (children->step) {
+  case MM_COMMAND_CONNECT:
+  case MM_COMMAND_HELO:
+    /* Anything but continue ends the child's part in this SMTP session. */
+    if (real != MM_STATUS_CONTINUE) {
+      mm_client_session_quit(child->session);
+      child->gone = TRUE;
+    }
+    break;
+  case MM_COMMAND_MAIL:
+  case MM_COMMAND_DATA:
+    if (real != MM_STATUS_CONTINUE)
+      child->in_transaction = FALSE;
+    break;
+  case MM_COMMAND_RCPT:
+    if (real == MM_STATUS_CONTINUE)
+      child->has_accepted_rcpt = TRUE;
+    else if (real == MM_STATUS_ACCEPT)
+      child->in_transaction = FALSE; /* accepted the whole message, as Postfix reads it */
+    break;
+  default:
+    break;
+  }
+}
+
+/* record_step_reply - one child's answer to the parallel step */
+static void
+record_step_reply(MmChildren *children, MmChild *child, MmStatus real, const char *reply_code)
+{
+  if ((children->step == MM_COMMAND_CONNECT || children->step == MM_COMMAND_HELO) &&
+      real == MM_STATUS_DISCARD) {
+    /* Discard means nothing before a message exists; MTAs ignore it there. */
+    mm_warning("[child][discard] %s: discard at %s is not allowed: the child is dropped",
+               child->milter->name, mm_command_name(children->step));
+    real = MM_STATUS_ACCEPT;
+  }
+  child->step_status = mm_child_evaluated_status(child, real);
+  g_free(child->step_reply_code);
+  child->step_reply_code = child->step_status == real ? g_strdup(reply_code) : NULL;
+  apply_child_effect(children, child, real);
+}
+
+/* merged_reply_code - the code of the first child (configuration order) that gave STATUS */
+static const char *
+merged_reply_code(const MmChildren *children, MmStatus status)
+{
+  for (guint i = 0; i < children->all->len; i++) {
+    const MmChild *child = g_ptr_array_index(children->all, i);
+    if (child->step_status == status && child->step_reply_code)
+      return child->step_reply_code;
+  }
+  return NULL;
+}
+
+/* answer_without_children - the answer when no child takes part in a step */
+static MmStatus
+answer_without_children(const MmChildren *children)
+{
+  for (guint i = 0; i < children->all->len; i++) {
+    const MmChild *child = g_ptr_array_index(children->all, i);
+    if (!child->gone)
+      return MM_STATUS_ACCEPT; /* alive children are simply done with this part */
+  }
+  return children->n_failed > 0 ? children->config->fallback_status : MM_STATUS_ACCEPT;
+}
+
+/* finish_step - every child answered: send the merged answer */
+static void
+finish_step(MmChildren *children)
+{
+  MmStatus merged = MM_STATUS_NOT_CHANGED;
+  for (guint i = 0; i < children->all->len; i++) {
+    const MmChild *child = g_ptr_array_index(children->all, i);
+    merged = mm_status_merge(merged, child->step_status);
+  }
+  if (merged == MM_STATUS_NOT_CHANGED)
+    merged = answer_without_children(children);
+  const char *reply_code = merged_reply_code(children, merged);
+  char step = children->step;
+  children->step = 0;
+  gboolean ends_transaction =
+    merged == MM_STATUS_DISCARD ||
+    ((merged == MM_STATUS_REJECT || merged == MM_STATUS_TEMPORARY_FAILURE) &&
+     (step == MM_COMMAND_MAIL || step == MM_COMMAND_DATA));
+  if (ends_transaction)
+    mm_children_abort_transaction(children);
+  children->handlers->replied(children->user_data, merged, reply_code);
+}
+
+/* step_reply_arrived - count one answer; finish when it was the last */
+static void
+step_reply_arrived(MmChildren *children)
+{
+  children->n_waiting--;
+  if (children->n_waiting == 0 && !children->dispatching)
+    finish_step(children);
+}
+
+/* session_answer - the answer of a session decided at negotiation, for STEP */
+static MmStatus
+session_answer(const MmChildren *children, char step)
+{
+  /* Discard is only meaningful for a message; before it, let the session go on. */
+  if (children->session_status == MM_STATUS_DISCARD &&
+      (step == MM_COMMAND_CONNECT || step == MM_COMMAND_HELO || step == MM_COMMAND_UNKNOWN))
+    return MM_STATUS_CONTINUE;
+  return children->session_status;
+}
+
+/* mm_children_step - a parallel step */
+void
+mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *data,
+                 gsize length)
+{
+  char step = command->code;
+  if (children->session_status != MM_STATUS_NOT_CHANGED) {
+    children->handlers->replied(children->user_data, session_answer(children, step), NULL);
+    return;
+  }
+  gboolean mta_sends_rcpt = (children->mta_option.steps & MM_STEP_NO_RCPT) == 0;
+  if (step == MM_COMMAND_MAIL) {
+    mm_message_free(children->message);
+    children->message = NULL;
+    children->transaction_started = TRUE;
+    children->transaction_verdict = MM_STATUS_NOT_CHANGED;
+  }
+  children->step = step;
+  children->rcpt_rejected = FALSE;
+  if (step == MM_COMMAND_RCPT) {
+    const char *mailer = mm_macros_lookup(children->macros, MM_COMMAND_RCPT, "rcpt_mailer");
+    children->rcpt_rejected = mailer && g_str_equal(mailer, "error");
+  }
+  children->dispatching = TRUE;
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    child->step_status = MM_STATUS_NOT_CHANGED;
+    g_clear_pointer(&child->step_reply_code, g_free);
+    if (step == MM_COMMAND_DATA && child->in_transaction && !child->has_accepted_rcpt) {
+      /* It refused every recipient: the message is none of its business. */
+      mm_client_session_abort(child->session);
+      child->in_transaction = FALSE;
+    }
+    if (!child_takes_part(children, child))
+      continue;
+    if (step == MM_COMMAND_MAIL) {
+      child->in_transaction = TRUE;
+      /* Without RCPT events from the MTA, every recipient counts as accepted. */
+      child->has_accepted_rcpt = !mta_sends_rcpt;
+    }
+    MmClientSend sent =
+      mm_client_session_send(child->session, step, data, length, children->macros, NULL);
+    if (sent == MM_CLIENT_SEND_WAIT) {
+      child->waiting = TRUE;
+      children->n_waiting++;
+    } else if (sent != MM_CLIENT_SEND_DEAD) {
+      record_step_reply(children, child, MM_STATUS_CONTINUE, NULL);
+    }
+  }
+  children->dispatching = FALSE;
+  if (children->n_waiting == 0 && children->step == step)
+    finish_step(children);
+}
+
+/* ---- child events ------------------------------------------------------------------ */
+
+/* on_replied - a child answered */
+static void
+on_replied(gpointer user_data, MmStatus status, const char *reply_code)
+{
+  MmChild *child = user_data;
+  MmChildren *children = child->children;
+  if (children->message) {
+    mm_message_child_replied(children, child, status, reply_code);
+    return;
+  }
+  if (!child->waiting)
+    return;
+  child->waiting = FALSE;
+  record_step_reply(children, child, status, reply_code);
+  step_reply_arrived(children);
+}
+
+/* on_modified - a modification at end of message */
+static void
+on_modified(gpointer user_data, const MmReply *reply)
+{
+  MmChild *child = user_data;
+  if (child->children->message)
+    mm_message_child_modified(child->children, child, reply);
+}
+
+/* on_progressed - a child is still working on the end of message */
+static void
+on_progressed(gpointer user_data)
+{
+  MmChild *child = user_data;
+  if (child->children->message)
+    mm_message_child_progressed(child->children, child);
+}
+
+/* on_failed - a child is unusable: its fallback status stands for its answer */
+static void
+on_failed(gpointer user_data, const GError *error)
+{
+  MmChild *child = user_data;
+  MmChildren *children = child->children;
+  MmStatus fallback = child->milter->fallback_status;
+  mm_child_log_failure(child, error, fallback);
+  gboolean was_gone = child->gone;
+  child->gone = TRUE;
+  if (!was_gone)
+    children->n_failed++;
+  if (!child->negotiated && !children->negotiation_done) {
+    if (--children->n_negotiating == 0)
+      finish_negotiation(children);
+    return;
+  }
+  if (children->message) {
+    if (child->in_transaction)
+      mm_message_child_failed(children, child);
+    return;
+  }
+  if (child->waiting) {
+    child->waiting = FALSE;
+    child->step_status = fallback;
+    step_reply_arrived(children);
+  }
+}
+
+/* ---- transaction and session ends -------------------------------------------------- */
+
+/* mm_children_abort_transaction - every child in the transaction gets ABORT */
+void
+mm_children_abort_transaction(MmChildren *children)
+{
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    if (child->in_transaction && !child->gone)
+      mm_client_session_abort(child->session);
+    child->in_transaction = FALSE;
+    child->waiting = FALSE;
+    mm_message_child_reset(child);
+  }
+}
+
+/* mm_children_abort - the MTA ended the transaction */
+void
+mm_children_abort(MmChildren *children)
+{
+  mm_children_abort_transaction(children);
+  mm_message_free(children->message);
+  children->message = NULL;
+  children->transaction_started = FALSE;
+  children->transaction_verdict = MM_STATUS_NOT_CHANGED;
+  children->step = 0;
+  children->n_waiting = 0;
+}
+
+/* mm_children_quit - every child gets QUIT */
+void
+mm_children_quit(MmChildren *children)
+{
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    mm_client_session_quit(child->session);
+    child->gone = TRUE;
+  }
+  mm_message_free(children->message);
+  children->message = NULL;
+  children->step = 0;
+  children->n_waiting = 0;
+}
+
+/* mm_children_is_busy - a step is waiting for children */
+gboolean
+mm_children_is_busy(const MmChildren *children)
+{
+  return children->step != 0 || children->n_waiting > 0;
+}

@@ -1,0 +1,469 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* client-session.c: the child-facing side of the proxy (see client-session.h): a small state
+ * machine (connecting, negotiating, ready, gone) over one MmConnection. */
+#include "client-session.h"
+
+#include <string.h>
+
+#include "command.h"
+#include "connection.h"
+#include "log.h"
+#include "negotiation.h"
+#include "packet.h"
+#include "protocol.h"
+#include "reply-code.h"
+
+G_DEFINE_QUARK(mm-client-session-error-quark, mm_client_session_error)
+
+typedef enum {
+  STATE_NEW,
+  STATE_CONNECTING,
+  STATE_NEGOTIATING,
+  STATE_READY,
+  STATE_GONE, /* failed or quit */
+} ClientState;
+
+struct MmClientSession {
+  const MmMilterConfig *milter;
+  const MmClientSessionHandlers *handlers;
+  gpointer user_data;
+  MmConnection *connection;
+  ClientState state;
+  MmOption offer;
+  MmOption option;
+  char awaiting; /* the command whose reply we wait for, or 0 */
+  char *deferred_failure; /* a failure found inside mm_client_session_negotiate */
+  guint deferred_source;
+};
+
+static void on_packet(gpointer user_data, char code, const guint8 *data, gsize length);
+static void on_closed(gpointer user_data, const GError *error);
+static void on_connected(gpointer user_data, const GError *error);
+static void on_timeout(gpointer user_data);
+
+static const MmConnectionHandlers connection_handlers = {
+  .packet = on_packet,
+  .closed = on_closed,
+  .connected = on_connected,
+  .timeout = on_timeout,
+};
+
+/* seconds_to_ms - a configured timeout in milliseconds, at least 1 */
+static guint
+seconds_to_ms(double seconds)
+{
+  if (seconds <= 0)
+    return 0;
+  double ms = seconds * 1000.0;
+  return ms > (double)G_MAXUINT ? G_MAXUINT : MAX(1u, (guint)ms);
+}
+
+/* mm_client_session_new - a session with one child, not yet connected */
+MmClientSession *
+mm_client_session_new(const MmMilterConfig *milter, const MmClientSessionHandlers *handlers,
+                      gpointer user_data)
+{
+  MmClientSession *session = g_new0(MmClientSession, 1);
+  session->milter = milter;
+  session->handlers = handlers;
+  session->user_data = user_data;
+  mm_option_init(&session->offer);
+  mm_option_init(&session->option);
+  return session;
+}
+
+/* mm_client_session_free - close without a word */
+void
+mm_client_session_free(MmClientSession *session)
+{
+  if (session == NULL)
+    return;
+  mm_connection_free(session->connection);
+  if (session->deferred_source)
+    g_source_remove(session->deferred_source);
+  g_free(session->deferred_failure);
+  mm_option_clear(&session->offer);
+  mm_option_clear(&session->option);
+  g_free(session);
+}
+
+/* fail - report the child unusable, once; SESSION may be freed by the handler */
+static void
+fail(MmClientSession *session, MmClientSessionError code, const char *format, ...)
+  G_GNUC_PRINTF(3, 4);
+static void
+fail(MmClientSession *session, MmClientSessionError code, const char *format, ...)
+{
+  if (session->state == STATE_GONE)
+    return;
+  session->state = STATE_GONE;
+  session->awaiting = 0;
+  mm_connection_free(session->connection);
+  session->connection = NULL;
+  va_list args;
+  va_start(args, format);
+  g_autoptr(GError) error = g_error_new_valist(MM_CLIENT_SESSION_ERROR, code, format, args);
+  va_end(args);
+  session->handlers->failed(session->user_data, error);
+}
+
+/* stage_name - the awaited command's name for messages */
+static const char *
+stage_name(char code)
+{
+  const char *name = code ? mm_command_name(code) : NULL;
+  return name ? name : "none";
+}
+
+/* report_deferred_failure - the idle callback reporting a failure found while starting */
+static gboolean
+report_deferred_failure(gpointer user_data)
+{
+  MmClientSession *session = user_data;
+  session->deferred_source = 0;
+  fail(session, MM_CLIENT_SESSION_ERROR_SPEC, "%s", session->deferred_failure);
+  return G_SOURCE_REMOVE;
+}
+
+/* mm_client_session_negotiate - connect and send the offer */
+void
+mm_client_session_negotiate(MmClientSession *session, const MmOption *offer)
+{
+  g_return_if_fail(session->state == STATE_NEW);
+  mm_option_copy(&session->offer, offer);
+  session->state = STATE_CONNECTING;
+  session->awaiting = MM_COMMAND_NEGOTIATE;
+
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MmConnectionSpec) spec = NULL;
+  if (session->milter->connection_spec)
+    spec = mm_connection_spec_parse(session->milter->connection_spec, &error);
+  if (spec)
+    session->connection = mm_connection_connect(spec, &connection_handlers, session, &error);
+  if (session->connection == NULL) {
+    /* Report it from the main loop, as promised: the caller is still setting up. */
+    session->deferred_failure = g_strdup(error ? error->message : "no connection_spec is defined");
+    session->deferred_source = g_idle_add(report_deferred_failure, session);
+    return;
+  }
+  mm_connection_set_timeout(session->connection,
+                            seconds_to_ms(session->milter->connection_timeout));
+  mm_connection_set_write_timeout(session->connection,
+                                  seconds_to_ms(session->milter->writing_timeout));
+  mm_connection_set_max_data_length(session->connection, mm_option_max_data_length(offer->steps));
+}
+
+/* on_connected - the connect finished: send our offer */
+static void
+on_connected(gpointer user_data, const GError *error)
+{
+  MmClientSession *session = user_data;
+  if (error) {
+    fail(session, MM_CLIENT_SESSION_ERROR_CONNECT, "%s", error->message);
+    return;
+  }
+  session->state = STATE_NEGOTIATING;
+  GByteArray *out = mm_connection_output(session->connection);
+  mm_command_encode_negotiate(out, session->offer.version, session->offer.actions,
+                              session->offer.steps);
+  mm_connection_flush(session->connection);
+  mm_connection_set_timeout(session->connection,
+                            seconds_to_ms(session->milter->reading_timeout));
+}
+
+/* on_timeout - the connect, a reply, or the end of message took too long */
+static void
+on_timeout(gpointer user_data)
+{
+  MmClientSession *session = user_data;
+  if (session->state == STATE_CONNECTING) {
+    fail(session, MM_CLIENT_SESSION_ERROR_CONNECT, "connect timed out after %g seconds",
+         session->milter->connection_timeout);
+    return;
+  }
+  double seconds = session->awaiting == MM_COMMAND_END_OF_MESSAGE
+                     ? session->milter->end_of_message_timeout
+                     : session->milter->reading_timeout;
+  fail(session, MM_CLIENT_SESSION_ERROR_TIMEOUT, "no reply to %s within %g seconds",
+       stage_name(session->awaiting), seconds);
+}
+
+/* on_closed - the child went away or the connection broke */
+static void
+on_closed(gpointer user_data, const GError *error)
+{
+  MmClientSession *session = user_data;
+  if (error) {
+    fail(session, MM_CLIENT_SESSION_ERROR_CLOSED, "%s while waiting for %s", error->message,
+         stage_name(session->awaiting));
+  } else {
+    fail(session, MM_CLIENT_SESSION_ERROR_CLOSED, "closed the connection%s%s",
+         session->awaiting ? " without replying to " : "",
+         session->awaiting ? stage_name(session->awaiting) : "");
+  }
+}
+
+/* handle_negotiate_reply - check the child's options against our offer */
+static void
+handle_negotiate_reply(MmClientSession *session, const MmReply *reply)
+{
+  g_autoptr(GError) error = NULL;
+  MmOption option;
+  mm_option_init(&option);
+  if (!mm_option_from_reply(reply, &option, &error) ||
+      !mm_negotiation_check_child(&session->offer, &option, &error)) {
+    mm_option_clear(&option);
+    fail(session, MM_CLIENT_SESSION_ERROR_NEGOTIATE, "%s", error->message);
+    return;
+  }
+  mm_option_clear(&session->option);
+  session->option = option;
+  session->state = STATE_READY;
+  session->awaiting = 0;
+  mm_connection_set_timeout(session->connection, 0);
+  mm_connection_set_max_data_length(session->connection,
+                                    mm_option_max_data_length(session->option.steps));
+  session->handlers->negotiated(session->user_data, &session->option);
+}
+
+/* status_of_reply - the verdict a simple reply code stands for */
+static MmStatus
+status_of_reply(char code)
+{
+  switch (code) {
+  case MM_REPLY_ACCEPT: return MM_STATUS_ACCEPT;
+  case MM_REPLY_CONTINUE: return MM_STATUS_CONTINUE;
+  case MM_REPLY_REJECT: return MM_STATUS_REJECT;
+  case MM_REPLY_TEMPORARY_FAILURE: return MM_STATUS_TEMPORARY_FAILURE;
+  case MM_REPLY_DISCARD: return MM_STATUS_DISCARD;
+  case MM_REPLY_SKIP: return MM_STATUS_SKIP;
+  default: return MM_STATUS_NOT_CHANGED;
+  }
+}
+
+/* finish_step - the awaited reply arrived: stop the timer and report it */
+static void
+finish_step(MmClientSession *session, MmStatus status, const char *reply_code)
+{
+  session->awaiting = 0;
+  mm_connection_set_timeout(session->connection, 0);
+  session->handlers->replied(session->user_data, status, reply_code);
+}
+
+/* handle_reply_code - a 'y' reply: validated, it is a reject or a temporary failure */
+static void
+handle_reply_code(MmClientSession *session, const char *text)
+{
+  MmReplyCode parsed;
+  g_autoptr(GError) error = NULL;
+  if (mm_reply_code_parse(text, &parsed, &error)) {
+    finish_step(session, parsed.status, text);
+    return;
+  }
+  /* A bad code still says no: keep the class its first digit gives, drop the text. */
+  mm_warning("[client][reply-code] %s (%s): invalid reply code \"%s\": %s; "
+             "answering without it", session->milter->name, session->milter->connection_spec,
+             text, error->message);
+  finish_step(session, text[0] == '4' ? MM_STATUS_TEMPORARY_FAILURE : MM_STATUS_REJECT, NULL);
+}
+
+/* on_packet - one reply from the child */
+static void
+on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
+{
+  MmClientSession *session = user_data;
+  if (session->state == STATE_GONE)
+    return;
+  g_autoptr(GError) error = NULL;
+  MmReply reply;
+  if (!mm_reply_decode(code, data, length, &reply, &error)) {
+    fail(session, MM_CLIENT_SESSION_ERROR_PROTOCOL, "sent an undecodable reply: %s",
+         error->message);
+    return;
+  }
+  if (session->awaiting == 0) {
+    fail(session, MM_CLIENT_SESSION_ERROR_PROTOCOL, "sent '%c' (%s) when no reply was due", code,
+         mm_reply_name(code) ? mm_reply_name(code) : "unknown");
+    return;
+  }
+  if (!mm_reply_check_allowed(session->awaiting, code, &error)) {
+    fail(session, MM_CLIENT_SESSION_ERROR_PROTOCOL, "%s", error->message);
+    return;
+  }
+  switch (code) {
+  case MM_REPLY_NEGOTIATE:
+    handle_negotiate_reply(session, &reply);
+    return;
+  case MM_REPLY_REPLY_CODE:
+    handle_reply_code(session, reply.u.reply_code.text);
+    return;
+  case MM_REPLY_PROGRESS:
+    mm_connection_set_timeout(session->connection,
+                              seconds_to_ms(session->milter->end_of_message_timeout));
+    session->handlers->progressed(session->user_data);
+    return;
+  case MM_REPLY_SHUTDOWN:
+    fail(session, MM_CLIENT_SESSION_ERROR_SHUTDOWN, "asked to shut the SMTP session down (421)");
+    return;
+  case MM_REPLY_CONNECTION_FAIL:
+    fail(session, MM_CLIENT_SESSION_ERROR_PROTOCOL, "reported a connection failure");
+    return;
+  default:
+    break;
+  }
+  MmStatus status = status_of_reply(code);
+  if (status != MM_STATUS_NOT_CHANGED) {
+    finish_step(session, status, NULL);
+    return;
+  }
+  session->handlers->modified(session->user_data, &reply);
+}
+
+/* macro_stage_requests - the child's requested macro list for the stage of COMMAND, or NULL */
+static const char *
+macro_stage_requests(const MmClientSession *session, char command)
+{
+  int stage;
+  switch (command) {
+  case MM_COMMAND_CONNECT: stage = MM_MACRO_STAGE_CONNECT; break;
+  case MM_COMMAND_HELO: stage = MM_MACRO_STAGE_HELO; break;
+  case MM_COMMAND_MAIL: stage = MM_MACRO_STAGE_MAIL; break;
+  case MM_COMMAND_RCPT: stage = MM_MACRO_STAGE_RCPT; break;
+  case MM_COMMAND_DATA: stage = MM_MACRO_STAGE_DATA; break;
+  case MM_COMMAND_END_OF_MESSAGE: stage = MM_MACRO_STAGE_END_OF_MESSAGE; break;
+  case MM_COMMAND_END_OF_HEADER: stage = MM_MACRO_STAGE_END_OF_HEADER; break;
+  default: return NULL;
+  }
+  return session->option.macro_requests[stage];
+}
+
+/* begin_send - decide whether CODE goes to the child; on WAIT/NO_REPLY its macros are queued */
+static MmClientSend
+begin_send(MmClientSession *session, char code, const MmMacros *macros, GHashTable *overrides)
+{
+  if (session->state != STATE_READY)
+    return MM_CLIENT_SEND_DEAD;
+  if (!mm_negotiation_child_receives(session->option.version, session->option.steps, code))
+    return MM_CLIENT_SEND_SKIPPED;
+  if (macros)
+    mm_macros_encode_for_child(macros, code, macro_stage_requests(session, code), overrides,
+                               mm_connection_output(session->connection));
+  return mm_negotiation_child_replies(session->option.steps, code) ? MM_CLIENT_SEND_WAIT
+                                                                  : MM_CLIENT_SEND_NO_REPLY;
+}
+
+/* end_send - flush and, when a reply is due, start waiting for it */
+static MmClientSend
+end_send(MmClientSession *session, char code, MmClientSend result)
+{
+  mm_connection_flush(session->connection);
+  if (result == MM_CLIENT_SEND_WAIT) {
+    session->awaiting = code;
+    double seconds = code == MM_COMMAND_END_OF_MESSAGE ? session->milter->end_of_message_timeout
+                                                       : session->milter->reading_timeout;
+    mm_connection_set_timeout(session->connection, seconds_to_ms(seconds));
+  }
+  return result;
+}
+
+/* mm_client_session_send - forward one command as the MTA encoded it */
+MmClientSend
+mm_client_session_send(MmClientSession *session, char code, const guint8 *data, gsize length,
+                       const MmMacros *macros, GHashTable *overrides)
+{
+  MmClientSend result = begin_send(session, code, macros, overrides);
+  if (result == MM_CLIENT_SEND_DEAD || result == MM_CLIENT_SEND_SKIPPED)
+    return result;
+  mm_packet_append(mm_connection_output(session->connection), code, data, length);
+  return end_send(session, code, result);
+}
+
+/* mm_client_session_send_header - one header, leading space translated for this child */
+MmClientSend
+mm_client_session_send_header(MmClientSession *session, const char *name, const char *value,
+                              gboolean mta_leading_space, const MmMacros *macros)
+{
+  MmClientSend result = begin_send(session, MM_COMMAND_HEADER, macros, NULL);
+  if (result == MM_CLIENT_SEND_DEAD || result == MM_CLIENT_SEND_SKIPPED)
+    return result;
+  gboolean child_leading_space = (session->option.steps & MM_STEP_HEADER_LEADING_SPACE) != 0;
+  if (mta_leading_space && !child_leading_space && value[0] == ' ')
+    value++;
+  mm_command_encode_header(mm_connection_output(session->connection), name, value);
+  return end_send(session, MM_COMMAND_HEADER, result);
+}
+
+/* mm_client_session_send_body - one body chunk */
+MmClientSend
+mm_client_session_send_body(MmClientSession *session, const guint8 *data, gsize length,
+                            const MmMacros *macros)
+{
+  MmClientSend result = begin_send(session, MM_COMMAND_BODY, macros, NULL);
+  if (result == MM_CLIENT_SEND_DEAD || result == MM_CLIENT_SEND_SKIPPED)
+    return result;
+  mm_command_encode_body(mm_connection_output(session->connection), MM_COMMAND_BODY, data,
+                         length);
+  return end_send(session, MM_COMMAND_BODY, result);
+}
+
+/* mm_client_session_abort - end the child's transaction */
+void
+mm_client_session_abort(MmClientSession *session)
+{
+  if (session->state != STATE_READY)
+    return;
+  session->awaiting = 0;
+  mm_connection_set_timeout(session->connection, 0);
+  mm_command_encode_simple(mm_connection_output(session->connection), MM_COMMAND_ABORT);
+  mm_connection_flush(session->connection);
+}
+
+/* mm_client_session_quit - say goodbye and close */
+void
+mm_client_session_quit(MmClientSession *session)
+{
+  if (session->state == STATE_READY) {
+    mm_command_encode_simple(mm_connection_output(session->connection), MM_COMMAND_QUIT);
+    mm_connection_flush(session->connection);
+  }
+  session->state = STATE_GONE;
+  session->awaiting = 0;
+  mm_connection_free(session->connection);
+  session->connection = NULL;
+}
+
+/* mm_client_session_get_option - what the child negotiated */
+const MmOption *
+mm_client_session_get_option(const MmClientSession *session)
+{
+  return session->state == STATE_READY ? &session->option : NULL;
+}
+
+/* mm_client_session_get_max_chunk - largest body chunk the child takes */
+gsize
+mm_client_session_get_max_chunk(const MmClientSession *session, gsize chunk_size)
+{
+  gsize max = mm_option_max_data_length(session->option.steps);
+  return MIN(max, chunk_size);
+}
+
+/* mm_client_session_is_alive - not failed and not quit */
+gboolean
+mm_client_session_is_alive(const MmClientSession *session)
+{
+  return session->state != STATE_GONE;
+}
+
+/* mm_client_session_get_name - the milter's name */
+const char *
+mm_client_session_get_name(const MmClientSession *session)
+{
+  return session->milter->name;
+}
+
+/* mm_client_session_describe_stage - the step awaiting a reply */
+const char *
+mm_client_session_describe_stage(const MmClientSession *session)
+{
+  return stage_name(session->awaiting);
+}
