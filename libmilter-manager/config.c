@@ -107,6 +107,8 @@ mm_config_unref(MmConfig *config)
   g_free(config->controller_connection_spec);
   g_free(config->controller_unix_socket_group);
   g_ptr_array_unref(config->milters);
+  if (config->applicable.klass && config->applicable.klass->free)
+    config->applicable.klass->free(config->applicable.engine);
   g_free(config);
 }
 

@@ -5,6 +5,7 @@
 
 #include <glib.h>
 
+#include "applicable.h"
 #include "status.h"
 
 /* One define_milter("name") block. */
@@ -83,6 +84,10 @@ typedef struct {
   gboolean controller_remove_unix_socket_on_close;
 
   GPtrArray *milters;             /* MmMilterConfig*, in definition order */
+
+  /* The applicable conditions loaded with this configuration (klass NULL: none); released
+   * with the configuration. */
+  MmApplicableEngine applicable;
 } MmConfig;
 
 /* mm_config_new - a configuration holding the documented defaults and the build-time
