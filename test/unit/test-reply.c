@@ -54,6 +54,7 @@ typedef struct {
   const char *hex;
 } EncodeCase;
 
+/* enc_* - the encoder calls of the table below, one per reply shape */
 static void
 enc_negotiate(GByteArray *out)
 {
