@@ -274,6 +274,17 @@ mm_reply_is_allowed(char command, char reply)
   return FALSE;
 }
 
+/* mm_reply_is_expected - whether COMMAND awaits a reply at all */
+gboolean
+mm_reply_is_expected(char command)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS(allowed); i++) {
+    if (allowed[i].command == command)
+      return TRUE;
+  }
+  return FALSE;
+}
+
 /* mm_reply_check_allowed - mm_reply_is_allowed as a GError */
 gboolean
 mm_reply_check_allowed(char command, char reply, GError **error)

@@ -70,6 +70,10 @@ gboolean mm_reply_decode(char code, const guint8 *data, gsize length, MmReply *r
  * MACRO, QUIT, QUIT_NEW_CONNECTION) allow none. */
 gboolean mm_reply_is_allowed(char command, char reply);
 
+/* mm_reply_is_expected - whether COMMAND awaits a reply at all (before the NR_* steps are
+ * taken into account): FALSE for ABORT, MACRO, QUIT and QUIT_NEW_CONNECTION */
+gboolean mm_reply_is_expected(char command);
+
 /* mm_reply_check_allowed - mm_reply_is_allowed, with an MM_REPLY_ERROR_NOT_ALLOWED naming
  * both when it is not */
 gboolean mm_reply_check_allowed(char command, char reply, GError **error);

@@ -92,9 +92,13 @@ mm_wire_read_string(MmWireReader *reader, const char **value)
 static inline MmWireStatus
 mm_wire_count_strings(const guint8 *data, gsize length, gsize *count)
 {
-  if (length > 0 && data[length - 1] != '\0')
-    return MM_WIRE_MISSING_NUL;
   gsize n = 0;
+  if (length == 0) {
+    *count = 0;
+    return MM_WIRE_OK;
+  }
+  if (data[length - 1] != '\0')
+    return MM_WIRE_MISSING_NUL;
   for (const guint8 *p = data, *end = data + length; p < end; p++) {
     if (*p == '\0')
       n++;

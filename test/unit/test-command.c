@@ -46,7 +46,7 @@ check_round_trip(const GByteArray *out, MmCommand *command)
   g_assert_cmpstr(got, ==, want);
 }
 
-/* strings_equal - a run of strings holds exactly the NULL-terminated EXPECTED */
+/* assert_strings - a run of strings holds exactly the NULL-terminated EXPECTED */
 static void
 assert_strings(const MmStrings *strings, const char *const *expected)
 {
@@ -68,6 +68,7 @@ typedef struct {
   const char *hex;
 } EncodeCase;
 
+/* enc_* - the encoder calls of the table below, one per command shape */
 static void
 enc_negotiate(GByteArray *out)
 {

@@ -54,6 +54,7 @@ typedef struct {
   const char *hex;
 } EncodeCase;
 
+/* enc_* - the encoder calls of the table below, one per reply shape */
 static void
 enc_negotiate(GByteArray *out)
 {
@@ -372,7 +373,9 @@ test_allowed(void)
         g_error("command %c reply %c: expected %d", legal[i].command, *r, expected);
     }
     g_assert_false(mm_reply_is_allowed(legal[i].command, '\0'));
+    g_assert_cmpint(mm_reply_is_expected(legal[i].command), ==, legal[i].replies[0] != '\0');
   }
+  g_assert_false(mm_reply_is_expected('Z'));
   g_assert_false(mm_reply_is_allowed('Z', 'c'));
   g_autoptr(GError) error = NULL;
   g_assert_true(mm_reply_check_allowed('E', 'h', &error));
