@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* listener.c: listening sockets from connection specs (see listener.h): stale UNIX socket
  * removal, socket mode and group, bounded non-blocking accept with a pause on fd exhaustion. */
-#define _GNU_SOURCE /* accept4 */
 #include "listener.h"
 
 #include <errno.h>
