@@ -330,6 +330,57 @@ set_file_limit(guint max)
                max, g_strerror(errno));
 }
 
+/* make_runtime_directory - create DIRECTORY (and its parents) if missing, owned by UID:GID,
+ * so that the effective user can write its pid file and remove its socket; an existing
+ * directory is left as the administrator made it */
+static gboolean
+make_runtime_directory(const char *directory, uid_t uid, gid_t gid, GError **error)
+{
+  if (g_file_test(directory, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autofree char *parent = g_path_get_dirname(directory);
+  if (!make_runtime_directory(parent, 0, 0, error))
+    return FALSE;
+  if (mkdir(directory, MM_DAEMON_RUNTIME_DIRECTORY_MODE) != 0 && errno != EEXIST) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "failed to create %s: %s", directory, g_strerror(errno));
+    return FALSE;
+  }
+  if (chown(directory, uid, gid) != 0) {
+    g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                "failed to give %s to uid %u: %s", directory, (unsigned)uid, g_strerror(errno));
+    return FALSE;
+  }
+  mm_info("[daemon] created %s", directory);
+  return TRUE;
+}
+
+/* prepare_runtime_directories - as root: the directories of the UNIX socket and the pid file
+ * exist (systemd's RuntimeDirectory does the same; this covers starts without it) */
+static gboolean
+prepare_runtime_directories(Daemon *daemon, GError **error)
+{
+  if (geteuid() != 0)
+    return TRUE;
+  g_autoptr(MmPrivilege) privilege = mm_privilege_resolve(daemon->config->effective_user,
+                                                          daemon->config->effective_group,
+                                                          error);
+  if (privilege == NULL)
+    return FALSE;
+  const char *spec = daemon->config->connection_spec;
+  const char *paths[2] = {NULL, daemon->config->pid_file};
+  if (spec != NULL && (g_str_has_prefix(spec, "unix:") || g_str_has_prefix(spec, "local:")))
+    paths[0] = strchr(spec, ':') + 1;
+  for (guint i = 0; i < G_N_ELEMENTS(paths); i++) {
+    if (paths[i] == NULL || !g_path_is_absolute(paths[i]))
+      continue;
+    g_autofree char *directory = g_path_get_dirname(paths[i]);
+    if (!make_runtime_directory(directory, privilege->uid, privilege->gid, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* give_up_root - as root: hand the UNIX socket to the effective user, then become it */
 static gboolean
 give_up_root(Daemon *daemon, GError **error)
@@ -472,6 +523,8 @@ serve(Daemon *daemon)
   for (guint i = 0; i < daemon->options->notes->len; i++)
     mm_info("[daemon] %s", (const char *)g_ptr_array_index(daemon->options->notes, i));
   set_file_limit(daemon->config->max_file_descriptors);
+  if (!prepare_runtime_directories(daemon, &error))
+    return fatal(daemon, "%s", error->message);
   if (!listen_on(daemon, &error)) {
     /* The listener's message already names the spec: keep one mention of it. */
     g_autofree char *prefix = g_strdup_printf("cannot listen on %s: ",

@@ -6,6 +6,9 @@
 /* How long a stop waits for sessions in progress before ending them. */
 #define MM_DAEMON_STOP_TIMEOUT_SECONDS 30
 
+/* Mode of a socket or pid file directory the daemon creates itself (the MTA must traverse it). */
+#define MM_DAEMON_RUNTIME_DIRECTORY_MODE 0755
+
 /* The listening spec when neither the configuration nor MILTER_DEFAULT_CONNECTION_SPEC
  * gives one (2.3's fallback). */
 #define MM_DAEMON_FALLBACK_CONNECTION_SPEC "inet:10025@[127.0.0.1]"

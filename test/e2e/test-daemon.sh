@@ -51,7 +51,7 @@ stop_daemon() {
   wait "$1" 2>/dev/null
 }
 
-tap_plan 26
+tap_plan 27
 
 # --- options -----------------------------------------------------------------------------
 out=$("$mm" --version 2>&1); status=$?
@@ -154,6 +154,7 @@ tap_check "--daemon: SIGTERM removes the pid file and the socket" \
 if [ "$(id -u)" != 0 ]; then
   tap_skip "privilege drop: needs root"
   tap_skip "UNIX socket group: needs root"
+  tap_skip "runtime directory creation: needs root"
 else
   run="$tmp/run"
   mkdir "$run"
@@ -174,4 +175,17 @@ else
     test "$(stat -c %G:%U "$run/root.sock" 2>/dev/null)" = "mail:nobody"
   kill -TERM "$root_pid"
   wait "$root_pid" 2>/dev/null
+
+  # A missing socket/pid directory (no systemd RuntimeDirectory) is created for the user.
+  ASAN_OPTIONS=detect_leaks=0 "$mm" -c "$conf_dir" -u nobody -g nogroup \
+    -s "unix:$tmp/fresh/run/mm.sock" --log-path="$run/fresh.log" \
+    --pid-file="$tmp/fresh/run/mm.pid" >/dev/null 2>"$tmp/fresh.err" &
+  fresh_pid=$!
+  tap_at_exit "kill -9 $fresh_pid"
+  wait_for 20 test -S "$tmp/fresh/run/mm.sock"
+  tap_check "runtime directory: created for nobody, holding the socket and the pid file" \
+    test "$(stat -c %U "$tmp/fresh/run" 2>/dev/null)" = "nobody" -a -s "$tmp/fresh/run/mm.pid"
+  tap_diag "$(cat "$tmp/fresh.err")"
+  kill -TERM "$fresh_pid"
+  wait "$fresh_pid" 2>/dev/null
 fi
