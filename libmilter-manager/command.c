@@ -40,6 +40,10 @@ mm_strings_count(const MmStrings *s)
 /* The commands that carry no data. */
 #define SIMPLE_COMMANDS "ANTQK"
 
+static const MmWireErrors wire_errors = {
+  mm_command_error_quark, MM_COMMAND_ERROR_TRUNCATED, MM_COMMAND_ERROR_MISSING_NUL, MM_COMMAND_ERROR_BAD_VALUE, "command",
+};
+
 typedef gboolean (*DecodeFunc)(const char *name, MmWireReader *reader, MmCommand *command,
                                GError **error);
 
@@ -48,40 +52,6 @@ typedef struct {
   const char *name;
   DecodeFunc decode;
 } CommandInfo;
-
-/* fail_wire - report a failed field read of command NAME */
-static gboolean
-fail_wire(GError **error, const char *name, MmWireStatus status, const char *field)
-{
-  if (status == MM_WIRE_MISSING_NUL)
-    g_set_error(error, MM_COMMAND_ERROR, MM_COMMAND_ERROR_MISSING_NUL,
-                "%s command: %s is missing its NUL terminator", name, field);
-  else
-    g_set_error(error, MM_COMMAND_ERROR, MM_COMMAND_ERROR_TRUNCATED,
-                "%s command: truncated before %s", name, field);
-  return FALSE;
-}
-
-/* check_end - the fields consumed the whole data */
-static gboolean
-check_end(GError **error, const char *name, const MmWireReader *reader)
-{
-  gsize left = mm_wire_remaining(reader);
-  if (left == 0)
-    return TRUE;
-  g_set_error(error, MM_COMMAND_ERROR, MM_COMMAND_ERROR_BAD_VALUE,
-              "%s command: %" G_GSIZE_FORMAT " unexpected bytes after its data", name, left);
-  return FALSE;
-}
-
-/* read_string - a string field, or an error naming it */
-static gboolean
-read_string(GError **error, const char *name, MmWireReader *reader, const char *field,
-            const char **value)
-{
-  MmWireStatus status = mm_wire_read_string(reader, value);
-  return status == MM_WIRE_OK || fail_wire(error, name, status, field);
-}
 
 /* read_strings - the rest of the data as a run of strings */
 static gboolean
@@ -92,7 +62,7 @@ read_strings(GError **error, const char *name, MmWireReader *reader, const char 
   gsize length = mm_wire_remaining(reader);
   MmWireStatus status = mm_wire_count_strings(start, length, count);
   if (status != MM_WIRE_OK)
-    return fail_wire(error, name, status, field);
+    return mm_wire_fail(&wire_errors, error, name, status, field);
   strings->data = start;
   strings->length = length;
   reader->offset = reader->length;
@@ -121,7 +91,7 @@ decode_macro(const char *name, MmWireReader *reader, MmCommand *command, GError 
 {
   guint8 stage;
   if (mm_wire_read_byte(reader, &stage) != MM_WIRE_OK)
-    return fail_wire(error, name, MM_WIRE_TRUNCATED, "the command code it applies to");
+    return mm_wire_fail(&wire_errors, error, name, MM_WIRE_TRUNCATED, "the command code it applies to");
   if (mm_command_name((char)stage) == NULL) {
     g_set_error(error, MM_COMMAND_ERROR, MM_COMMAND_ERROR_BAD_VALUE,
                 "%s command: macros for unknown command code 0x%02x", name, stage);
@@ -148,17 +118,17 @@ decode_macro(const char *name, MmWireReader *reader, MmCommand *command, GError 
 static gboolean
 decode_connect(const char *name, MmWireReader *reader, MmCommand *command, GError **error)
 {
-  if (!read_string(error, name, reader, "the host name", &command->u.connect.host))
+  if (!mm_wire_field_string(&wire_errors, error, name, reader, "the host name", &command->u.connect.host))
     return FALSE;
   guint8 family;
   if (mm_wire_read_byte(reader, &family) != MM_WIRE_OK)
-    return fail_wire(error, name, MM_WIRE_TRUNCATED, "the address family");
+    return mm_wire_fail(&wire_errors, error, name, MM_WIRE_TRUNCATED, "the address family");
   command->u.connect.family = (char)family;
   command->u.connect.port = 0;
   command->u.connect.address = "";
   switch (family) {
   case MM_FAMILY_UNKNOWN:
-    return check_end(error, name, reader);
+    return mm_wire_check_end(&wire_errors, error, name, reader);
   case MM_FAMILY_UNIX:
   case MM_FAMILY_INET:
   case MM_FAMILY_INET6:
@@ -169,17 +139,17 @@ decode_connect(const char *name, MmWireReader *reader, MmCommand *command, GErro
     return FALSE;
   }
   if (mm_wire_read_u16(reader, &command->u.connect.port) != MM_WIRE_OK)
-    return fail_wire(error, name, MM_WIRE_TRUNCATED, "the port");
-  return read_string(error, name, reader, "the address", &command->u.connect.address) &&
-         check_end(error, name, reader);
+    return mm_wire_fail(&wire_errors, error, name, MM_WIRE_TRUNCATED, "the port");
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the address", &command->u.connect.address) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_helo - the name the client gave */
 static gboolean
 decode_helo(const char *name, MmWireReader *reader, MmCommand *command, GError **error)
 {
-  return read_string(error, name, reader, "the HELO name", &command->u.helo.fqdn) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the HELO name", &command->u.helo.fqdn) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_envelope - address, then ESMTP arguments */
@@ -187,7 +157,7 @@ static gboolean
 decode_envelope(const char *name, MmWireReader *reader, MmCommand *command, GError **error)
 {
   gsize count;
-  return read_string(error, name, reader, "the address", &command->u.envelope.address) &&
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the address", &command->u.envelope.address) &&
          read_strings(error, name, reader, "an ESMTP argument", &command->u.envelope.args,
                       &count);
 }
@@ -196,9 +166,9 @@ decode_envelope(const char *name, MmWireReader *reader, MmCommand *command, GErr
 static gboolean
 decode_header(const char *name, MmWireReader *reader, MmCommand *command, GError **error)
 {
-  return read_string(error, name, reader, "the header name", &command->u.header.name) &&
-         read_string(error, name, reader, "the header value", &command->u.header.value) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the header name", &command->u.header.name) &&
+         mm_wire_field_string(&wire_errors, error, name, reader, "the header value", &command->u.header.value) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_body - raw bytes */
@@ -214,15 +184,15 @@ decode_body(const char *name, MmWireReader *reader, MmCommand *command, GError *
 static gboolean
 decode_unknown(const char *name, MmWireReader *reader, MmCommand *command, GError **error)
 {
-  return read_string(error, name, reader, "the command line", &command->u.unknown.line) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the command line", &command->u.unknown.line) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_none - a command that carries no data */
 static gboolean
 decode_none(const char *name, MmWireReader *reader, MmCommand *command, GError **error)
 {
-  return check_end(error, name, reader);
+  return mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 static const CommandInfo commands[] = {

@@ -13,6 +13,10 @@ G_DEFINE_QUARK(mm-reply-error-quark, mm_reply_error)
 /* The replies that carry no data. */
 #define SIMPLE_REPLIES "cartdspf4"
 
+static const MmWireErrors wire_errors = {
+  mm_reply_error_quark, MM_REPLY_ERROR_TRUNCATED, MM_REPLY_ERROR_MISSING_NUL, MM_REPLY_ERROR_BAD_VALUE, "reply",
+};
+
 typedef gboolean (*DecodeFunc)(const char *name, MmWireReader *reader, MmReply *reply,
                                GError **error);
 
@@ -21,49 +25,6 @@ typedef struct {
   const char *name;
   DecodeFunc decode;
 } ReplyInfo;
-
-/* fail_wire - report a failed field read of reply NAME */
-static gboolean
-fail_wire(GError **error, const char *name, MmWireStatus status, const char *field)
-{
-  if (status == MM_WIRE_MISSING_NUL)
-    g_set_error(error, MM_REPLY_ERROR, MM_REPLY_ERROR_MISSING_NUL,
-                "%s reply: %s is missing its NUL terminator", name, field);
-  else
-    g_set_error(error, MM_REPLY_ERROR, MM_REPLY_ERROR_TRUNCATED,
-                "%s reply: truncated before %s", name, field);
-  return FALSE;
-}
-
-/* check_end - the fields consumed the whole data */
-static gboolean
-check_end(GError **error, const char *name, const MmWireReader *reader)
-{
-  gsize left = mm_wire_remaining(reader);
-  if (left == 0)
-    return TRUE;
-  g_set_error(error, MM_REPLY_ERROR, MM_REPLY_ERROR_BAD_VALUE,
-              "%s reply: %" G_GSIZE_FORMAT " unexpected bytes after its data", name, left);
-  return FALSE;
-}
-
-/* read_string - a string field, or an error naming it */
-static gboolean
-read_string(GError **error, const char *name, MmWireReader *reader, const char *field,
-            const char **value)
-{
-  MmWireStatus status = mm_wire_read_string(reader, value);
-  return status == MM_WIRE_OK || fail_wire(error, name, status, field);
-}
-
-/* read_u32 - a uint32 field, or an error naming it */
-static gboolean
-read_u32(GError **error, const char *name, MmWireReader *reader, const char *field,
-         guint32 *value)
-{
-  MmWireStatus status = mm_wire_read_u32(reader, value);
-  return status == MM_WIRE_OK || fail_wire(error, name, status, field);
-}
 
 /* decode_negotiate - version, actions, steps, then macro request lists */
 static gboolean
@@ -84,8 +45,8 @@ decode_negotiate(const char *name, MmWireReader *reader, MmReply *reply, GError 
   while (mm_wire_remaining(reader) > 0) {
     guint32 stage;
     const char *macros;
-    if (!read_u32(error, name, reader, "a macro request stage", &stage) ||
-        !read_string(error, name, reader, "a macro request list", &macros))
+    if (!mm_wire_field_u32(&wire_errors, error, name, reader, "a macro request stage", &stage) ||
+        !mm_wire_field_string(&wire_errors, error, name, reader, "a macro request list", &macros))
       return FALSE;
   }
   return TRUE;
@@ -95,24 +56,24 @@ decode_negotiate(const char *name, MmWireReader *reader, MmReply *reply, GError 
 static gboolean
 decode_reply_code(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
-  return read_string(error, name, reader, "the reply text", &reply->u.reply_code.text) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the reply text", &reply->u.reply_code.text) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_add_header - name, value (the index stays 0 from the zeroed reply) */
 static gboolean
 decode_add_header(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
-  return read_string(error, name, reader, "the header name", &reply->u.header.name) &&
-         read_string(error, name, reader, "the header value", &reply->u.header.value) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the header name", &reply->u.header.name) &&
+         mm_wire_field_string(&wire_errors, error, name, reader, "the header value", &reply->u.header.value) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_indexed_header - index, name, value */
 static gboolean
 decode_indexed_header(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
-  return read_u32(error, name, reader, "the header index", &reply->u.header.index) &&
+  return mm_wire_field_u32(&wire_errors, error, name, reader, "the header index", &reply->u.header.index) &&
          decode_add_header(name, reader, reply, error);
 }
 
@@ -121,8 +82,8 @@ static gboolean
 decode_address(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
   reply->u.address.args = NULL;
-  return read_string(error, name, reader, "the address", &reply->u.address.address) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the address", &reply->u.address.address) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_address_args - a recipient or sender with optional ESMTP arguments */
@@ -130,12 +91,12 @@ static gboolean
 decode_address_args(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
   reply->u.address.args = NULL;
-  if (!read_string(error, name, reader, "the address", &reply->u.address.address))
+  if (!mm_wire_field_string(&wire_errors, error, name, reader, "the address", &reply->u.address.address))
     return FALSE;
   if (mm_wire_remaining(reader) == 0)
     return TRUE;
-  return read_string(error, name, reader, "the ESMTP arguments", &reply->u.address.args) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the ESMTP arguments", &reply->u.address.args) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_body - raw bytes */
@@ -151,17 +112,17 @@ decode_body(const char *name, MmWireReader *reader, MmReply *reply, GError **err
 static gboolean
 decode_quarantine(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
-  return read_string(error, name, reader, "the reason", &reply->u.quarantine.reason) &&
-         check_end(error, name, reader);
+  return mm_wire_field_string(&wire_errors, error, name, reader, "the reason", &reply->u.quarantine.reason) &&
+         mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 /* decode_symlist - one stage and its macro list */
 static gboolean
 decode_symlist(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
-  if (!read_u32(error, name, reader, "the stage", &reply->u.symlist.stage) ||
-      !read_string(error, name, reader, "the macro list", &reply->u.symlist.macros) ||
-      !check_end(error, name, reader))
+  if (!mm_wire_field_u32(&wire_errors, error, name, reader, "the stage", &reply->u.symlist.stage) ||
+      !mm_wire_field_string(&wire_errors, error, name, reader, "the macro list", &reply->u.symlist.macros) ||
+      !mm_wire_check_end(&wire_errors, error, name, reader))
     return FALSE;
   if (reply->u.symlist.stage >= MM_MACRO_STAGE_COUNT) {
     g_set_error(error, MM_REPLY_ERROR, MM_REPLY_ERROR_BAD_VALUE, "%s reply: unknown stage %u",
@@ -175,7 +136,7 @@ decode_symlist(const char *name, MmWireReader *reader, MmReply *reply, GError **
 static gboolean
 decode_none(const char *name, MmWireReader *reader, MmReply *reply, GError **error)
 {
-  return check_end(error, name, reader);
+  return mm_wire_check_end(&wire_errors, error, name, reader);
 }
 
 static const ReplyInfo replies[] = {

@@ -107,6 +107,62 @@ mm_wire_count_strings(const guint8 *data, gsize length, gsize *count)
   return MM_WIRE_OK;
 }
 
+/* How a codec module reports a bad field: its error domain and codes, and the kind of
+ * packet it decodes ("command", "reply") for the message. */
+typedef struct {
+  GQuark (*domain)(void);
+  int truncated;
+  int missing_nul;
+  int bad_value;
+  const char *kind;
+} MmWireErrors;
+
+/* mm_wire_fail - report a failed field read of packet NAME; always FALSE */
+static inline gboolean
+mm_wire_fail(const MmWireErrors *errors, GError **error, const char *name, MmWireStatus status,
+             const char *field)
+{
+  if (status == MM_WIRE_MISSING_NUL)
+    g_set_error(error, errors->domain(), errors->missing_nul,
+                "%s %s: %s is missing its NUL terminator", name, errors->kind, field);
+  else
+    g_set_error(error, errors->domain(), errors->truncated, "%s %s: truncated before %s", name,
+                errors->kind, field);
+  return FALSE;
+}
+
+/* mm_wire_check_end - the fields consumed the whole data */
+static inline gboolean
+mm_wire_check_end(const MmWireErrors *errors, GError **error, const char *name,
+                  const MmWireReader *reader)
+{
+  gsize left = mm_wire_remaining(reader);
+  if (left == 0)
+    return TRUE;
+  g_set_error(error, errors->domain(), errors->bad_value,
+              "%s %s: %" G_GSIZE_FORMAT " unexpected bytes after its data", name, errors->kind,
+              left);
+  return FALSE;
+}
+
+/* mm_wire_field_string - a string field, or an error naming it */
+static inline gboolean
+mm_wire_field_string(const MmWireErrors *errors, GError **error, const char *name,
+                     MmWireReader *reader, const char *field, const char **value)
+{
+  MmWireStatus status = mm_wire_read_string(reader, value);
+  return status == MM_WIRE_OK || mm_wire_fail(errors, error, name, status, field);
+}
+
+/* mm_wire_field_u32 - a uint32 field, or an error naming it */
+static inline gboolean
+mm_wire_field_u32(const MmWireErrors *errors, GError **error, const char *name,
+                  MmWireReader *reader, const char *field, guint32 *value)
+{
+  MmWireStatus status = mm_wire_read_u32(reader, value);
+  return status == MM_WIRE_OK || mm_wire_fail(errors, error, name, status, field);
+}
+
 /* mm_wire_put_byte - append one byte */
 static inline void
 mm_wire_put_byte(GByteArray *out, guint8 value)
