@@ -6,17 +6,8 @@
 #include <string.h>
 
 #include "packet.h"
+#include "test/lib/codec-test.h"
 #include "protocol.h"
-
-/* hex - OUT's bytes as lowercase hex */
-static char *
-hex(const GByteArray *out)
-{
-  GString *s = g_string_new(NULL);
-  for (guint i = 0; i < out->len; i++)
-    g_string_append_printf(s, "%02x", out->data[i]);
-  return g_string_free(s, FALSE);
-}
 
 /* decode_packet - frame OUT as one packet and decode it as a command */
 static void
@@ -24,12 +15,9 @@ decode_packet(const GByteArray *out, MmCommand *command)
 {
   char code;
   const guint8 *data;
-  gsize length, consumed;
+  gsize length;
   g_autoptr(GError) error = NULL;
-  g_assert_cmpint(mm_packet_next(out->data, out->len, MM_DATA_SIZE_1M, &code, &data, &length,
-                                 &consumed, &error),
-                  ==, MM_PACKET_READY);
-  g_assert_cmpuint(consumed, ==, out->len);
+  mm_test_frame(out, MM_DATA_SIZE_1M, &code, &data, &length);
   g_assert_true(mm_command_decode(code, data, length, command, &error));
   g_assert_no_error(error);
 }
@@ -41,8 +29,8 @@ check_round_trip(const GByteArray *out, MmCommand *command)
   decode_packet(out, command);
   g_autoptr(GByteArray) again = g_byte_array_new();
   mm_command_encode(again, command);
-  g_autofree char *want = hex(out);
-  g_autofree char *got = hex(again);
+  g_autofree char *want = mm_test_hex(out);
+  g_autofree char *got = mm_test_hex(again);
   g_assert_cmpstr(got, ==, want);
 }
 
@@ -200,7 +188,7 @@ test_encode(gconstpointer data)
   const EncodeCase *c = data;
   g_autoptr(GByteArray) out = g_byte_array_new();
   c->encode(out);
-  g_autofree char *got = hex(out);
+  g_autofree char *got = mm_test_hex(out);
   g_assert_cmpstr(got, ==, c->hex);
   MmCommand command;
   check_round_trip(out, &command);

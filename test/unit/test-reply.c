@@ -7,17 +7,8 @@
 
 #include "command.h"
 #include "packet.h"
+#include "test/lib/codec-test.h"
 #include "protocol.h"
-
-/* hex - OUT's bytes as lowercase hex */
-static char *
-hex(const GByteArray *out)
-{
-  GString *s = g_string_new(NULL);
-  for (guint i = 0; i < out->len; i++)
-    g_string_append_printf(s, "%02x", out->data[i]);
-  return g_string_free(s, FALSE);
-}
 
 /* decode_packet - frame OUT as one packet and decode it as a reply */
 static void
@@ -25,12 +16,9 @@ decode_packet(const GByteArray *out, MmReply *reply)
 {
   char code;
   const guint8 *data;
-  gsize length, consumed;
+  gsize length;
   g_autoptr(GError) error = NULL;
-  g_assert_cmpint(mm_packet_next(out->data, out->len, MM_DATA_SIZE_DEFAULT, &code, &data,
-                                 &length, &consumed, &error),
-                  ==, MM_PACKET_READY);
-  g_assert_cmpuint(consumed, ==, out->len);
+  mm_test_frame(out, MM_DATA_SIZE_DEFAULT, &code, &data, &length);
   g_assert_true(mm_reply_decode(code, data, length, reply, &error));
   g_assert_no_error(error);
 }
@@ -184,13 +172,13 @@ test_encode(gconstpointer data)
   const EncodeCase *c = data;
   g_autoptr(GByteArray) out = g_byte_array_new();
   c->encode(out);
-  g_autofree char *got = hex(out);
+  g_autofree char *got = mm_test_hex(out);
   g_assert_cmpstr(got, ==, c->hex);
   MmReply reply;
   decode_packet(out, &reply);
   g_autoptr(GByteArray) again = g_byte_array_new();
   mm_reply_encode(again, &reply);
-  g_autofree char *again_hex = hex(again);
+  g_autofree char *again_hex = mm_test_hex(again);
   g_assert_cmpstr(again_hex, ==, c->hex);
 }
 
@@ -281,7 +269,7 @@ test_add_rcpt_with_args_without_args(void)
   g_assert_null(reply.u.address.args);
   g_autoptr(GByteArray) out = g_byte_array_new();
   mm_reply_encode(out, &reply);
-  g_autofree char *got = hex(out);
+  g_autofree char *got = mm_test_hex(out);
   g_assert_cmpstr(got, ==, "00000007323c7240783e00");
 }
 
