@@ -19,18 +19,6 @@ cp "$data/max-connections.conf" "$tmp/milter-manager.conf"
 chmod a+r "$tmp/milter-manager.conf"
 if [ "$(id -u)" = 0 ]; then self_user=root; else self_user=$(id -un); fi
 
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
-alive() { kill -0 "$1" 2>/dev/null; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
-has_line() { grep -q -- "$2" "$1" 2>/dev/null; }
 count_lines() { grep -c -- "$2" "$1" 2>/dev/null; }
 connect_probe() { (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 

@@ -32,19 +32,6 @@ fi
 # sets no pid file, so only --pid-file writes one.
 common=(-c "$conf_dir" -u "$self_user" --log-level=all)
 
-# wait_for SECONDS COMMAND...: poll until COMMAND succeeds
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
-alive() { kill -0 "$1" 2>/dev/null; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
-has_line() { grep -q -- "$2" "$1" 2>/dev/null; }
 # stop_daemon PID: SIGTERM, and exit status of the process once it is gone
 stop_daemon() {
   kill -TERM "$1" 2>/dev/null
