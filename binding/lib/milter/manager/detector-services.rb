@@ -95,7 +95,7 @@ module Milter
         # assignment resets the list, as systemd does
         def parse(text, values)
           section = nil
-          Shell.logical_lines(text).each do |line|
+          Shell.logical_lines(text, " ").each do |line|
             line = line.strip
             next if line.empty? || line.start_with?("#", ";")
             if (match = /\A\[(.+)\]\z/.match(line))

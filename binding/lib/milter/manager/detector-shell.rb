@@ -118,9 +118,10 @@ module Milter
           nil
         end
 
-        # logical_lines - lines with backslash continuations joined
-        def logical_lines(text)
-          text.gsub(/\\\r?\n/, " ").each_line.map(&:chomp)
+        # logical_lines - lines with backslash continuations joined: the shell drops
+        # them, systemd turns them into JOINER " "
+        def logical_lines(text, joiner = "")
+          text.gsub(/\\\r?\n/, joiner).each_line.map(&:chomp)
         end
 
         # strip_comment - VALUE without a trailing " # comment" outside quotes

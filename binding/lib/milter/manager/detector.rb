@@ -199,6 +199,8 @@ module Milter
           end
         end
         configuration.eggs[found.name].detected_from = found.detected_from
+        log.info("#{found.name}: #{found.spec}, #{found.enabled ? 'enabled' : 'disabled'}, " \
+                 "from #{found.detected_from}")
       rescue StandardError => error
         # define_milter keeps a new milter only once its block has run through.
         log.error(found.detected_from || found.name, "#{error.message} (#{error.class})")
