@@ -92,7 +92,7 @@ chmod -R a+rX "$root"
 if [ "$(id -u)" = 0 ]; then self_user=root; else self_user=$(id -un); fi
 log="$tmp/daemon.log"
 MILTER_MANAGER_DETECTION_ROOT="$root" "$mm" -c "$conf" -u "$self_user" --log-level=all \
-  --log-path="$log" -s "unix:$tmp/mm.sock" --no-daemon >"$tmp/daemon.out" 2>&1 &
+  --log-path="$log" -s "unix:$tmp/mm.sock" --pid-file "$tmp/mm.pid" --no-daemon >"$tmp/daemon.out" 2>&1 &
 pid=$!
 tap_at_exit "kill -KILL $pid"
 # The first load logs to standard error: the log file is opened once the daemon serves.
