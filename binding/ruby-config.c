@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "ruby-config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -100,6 +101,8 @@ static const Field milter_fields[] = {
   MILTER_FIELD("writing_timeout", FIELD_DOUBLE, writing_timeout),
   MILTER_FIELD("reading_timeout", FIELD_DOUBLE, reading_timeout),
   MILTER_FIELD("end_of_message_timeout", FIELD_DOUBLE, end_of_message_timeout),
+  /* Not a DSL item: detection (detector.rb) records where it found the milter. */
+  MILTER_FIELD("detected_from", FIELD_STRING, detected_from),
 };
 
 static const char *const message_phase_names[] = {
@@ -197,6 +200,31 @@ restore_signals(const SavedSignals *saved)
   pthread_sigmask(SIG_SETMASK, &saved->mask, NULL);
 }
 
+/* write_log - Milter::Manager.write_log(level, message): the DSL's detectors report
+ * files they could not use through the daemon's log (before the log is set up, mm_log
+ * writes to standard error) */
+MM_RUBY_UNWOUND static VALUE
+write_log(VALUE self, VALUE level, VALUE message)
+{
+  static const struct {
+    const char *name;
+    MmLogLevel level;
+  } levels[] = {
+    {"critical", MM_LOG_LEVEL_CRITICAL}, {"error", MM_LOG_LEVEL_ERROR},
+    {"warning", MM_LOG_LEVEL_WARNING},   {"message", MM_LOG_LEVEL_MESSAGE},
+    {"info", MM_LOG_LEVEL_INFO},         {"debug", MM_LOG_LEVEL_DEBUG},
+  };
+  const char *name = StringValueCStr(level);
+  const char *text = StringValueCStr(message);
+  MmLogLevel chosen = MM_LOG_LEVEL_MESSAGE;
+  for (gsize i = 0; i < G_N_ELEMENTS(levels); i++) {
+    if (g_str_equal(name, levels[i].name))
+      chosen = levels[i].level;
+  }
+  mm_log(chosen, "%s", text);
+  return Qnil;
+}
+
 /* add_load_paths_body - name the script, keep our globals alive, and put the DSL's
  * directories first in $LOAD_PATH */
 MM_RUBY_UNWOUND static VALUE
@@ -206,6 +234,9 @@ add_load_paths_body(VALUE data)
   ruby_script("milter-manager");
   rb_gc_register_address(&manager_module);
   rb_gc_register_address(&last_configuration);
+  VALUE milter = rb_define_module("Milter");
+  VALUE manager = rb_define_module_under(milter, "Manager");
+  rb_define_module_function(manager, "write_log", write_log, 2);
   VALUE load_path = rb_gv_get("$LOAD_PATH");
   guint n = g_strv_length(directories);
   for (guint i = n; i > 0; i--) {

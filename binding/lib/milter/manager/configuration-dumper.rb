@@ -57,6 +57,7 @@ module Milter
       # dump_egg - one define_milter block, items in 2.3's order
       def dump_egg(egg)
         location_line(egg.location)
+        @result << "# detected: #{egg.detected_from}\n" if egg.detected_from
         @result << "define_milter(#{egg.name.inspect}) do |milter|\n"
         Settings::MILTER_ITEMS.each do |item|
           if item.name == "command"

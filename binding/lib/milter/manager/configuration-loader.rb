@@ -66,6 +66,13 @@ module Milter
         nil
       end
 
+      # detect_milters - define the child milters installed on PLATFORM (default
+      # package.platform) from their service and configuration files (doc/detection.md)
+      def detect_milters(platform = @package.platform)
+        require "milter/manager/detector"
+        Detector.run(@configuration, self, platform, options: @package.options)
+      end
+
       # remove_milter - forget a child milter (no error if it was never defined)
       def remove_milter(name)
         @configuration.eggs.delete(name.to_s)

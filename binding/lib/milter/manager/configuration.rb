@@ -8,6 +8,8 @@ module Milter
     class Egg
       attr_reader :name, :values, :locations, :conditions
       attr_accessor :location
+      # the file detection found this milter in (detector.rb), or nil
+      attr_accessor :detected_from
 
       def initialize(name, defaults)
         @name = name
@@ -15,6 +17,7 @@ module Milter
         @locations = {}
         @conditions = []
         @location = nil
+        @detected_from = nil
       end
     end
 
@@ -122,6 +125,7 @@ module Milter
           values = Settings::MILTER_ITEMS.map do |item|
             [item.name, egg.values[item.name]]
           end
+          values << ["detected_from", egg.detected_from]
           [egg.name, values, egg.conditions.map(&:first)]
         end
         [globals, milters]
