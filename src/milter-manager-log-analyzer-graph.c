@@ -111,8 +111,10 @@ define_derived(Graph *graph, const char *vname)
   /* stored per minute: per second before integrating, so that TOTAL counts events */
   arg(graph, "CDEF:%s_second=%s_zero,%d,/", vname, vname, MM_LOG_ANALYZER_RRD_STEP);
   arg(graph, "VDEF:%s_total=%s_second,TOTAL", vname, vname);
-  arg(graph, "VDEF:%s_average=%s,AVERAGE", vname, vname);
-  arg(graph, "VDEF:%s_peak=%s_max,MAXIMUM", vname, vname);
+  /* unknown minutes (before the first log line) count as none, never as "nan" */
+  arg(graph, "CDEF:%s_max_zero=%s_max,UN,0,%s_max,IF", vname, vname, vname);
+  arg(graph, "VDEF:%s_average=%s_zero,AVERAGE", vname, vname);
+  arg(graph, "VDEF:%s_peak=%s_max_zero,MAXIMUM", vname, vname);
 }
 
 /* define_source - series VNAME from data source DS of PATH */
