@@ -200,13 +200,19 @@ compare_names(gconstpointer a, gconstpointer b)
   return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* mm_performance_mail_load - a file, or every file under a directory */
-gboolean
-mm_performance_mail_load(const char *path, const MmPerformanceMailOptions *options,
-                         GPtrArray *mails, GError **error)
+/* load_path - a file, or every file under a directory DEPTH levels down */
+static gboolean
+load_path(const char *path, guint depth, const MmPerformanceMailOptions *options,
+          GPtrArray *mails, GError **error)
 {
   if (!g_file_test(path, G_FILE_TEST_IS_DIR))
     return load_file(path, options, mails, error);
+  if (depth > MM_PERFORMANCE_MAIL_MAX_DEPTH) {
+    g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_LOOP,
+                "%s: more than %d directory levels (a symbolic link loop?)", path,
+                MM_PERFORMANCE_MAIL_MAX_DEPTH);
+    return FALSE;
+  }
   g_autoptr(GDir) dir = g_dir_open(path, 0, error);
   if (dir == NULL)
     return FALSE;
@@ -218,8 +224,16 @@ mm_performance_mail_load(const char *path, const MmPerformanceMailOptions *optio
   }
   g_ptr_array_sort(names, compare_names);
   for (guint i = 0; i < names->len; i++) {
-    if (!mm_performance_mail_load(g_ptr_array_index(names, i), options, mails, error))
+    if (!load_path(g_ptr_array_index(names, i), depth + 1, options, mails, error))
       return FALSE;
   }
   return TRUE;
+}
+
+/* mm_performance_mail_load - a file, or every file under a directory */
+gboolean
+mm_performance_mail_load(const char *path, const MmPerformanceMailOptions *options,
+                         GPtrArray *mails, GError **error)
+{
+  return load_path(path, 0, options, mails, error);
 }

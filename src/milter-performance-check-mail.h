@@ -7,6 +7,8 @@
 
 /* Largest mail file read. */
 #define MM_PERFORMANCE_MAIL_MAX_SIZE (64 * 1024 * 1024)
+/* Deepest directory level read below a mail directory given on the command line. */
+#define MM_PERFORMANCE_MAIL_MAX_DEPTH 16
 /* Most recipients taken from one mail's To: and Cc: headers. */
 #define MM_PERFORMANCE_MAIL_MAX_RECIPIENTS 100
 

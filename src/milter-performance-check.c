@@ -24,7 +24,8 @@ typedef struct {
   MmPerformanceSessionOptions session_options;
   GPtrArray *mails;   /* MmPerformanceMail: generated or from files */
   GArray *order;      /* guint indexes into mails: the sending order */
-  guint64 n_jobs;     /* mails to send; 0 = unlimited (flood) */
+  guint64 n_jobs;     /* mails to send, unless unlimited */
+  gboolean unlimited; /* --flood: until its period ends or a signal */
   guint64 next_job;
   guint max_active;
   guint active;
@@ -116,7 +117,7 @@ static void
 dispatch(Checker *checker)
 {
   while (!checker->stopping && checker->active < checker->max_active &&
-         (checker->n_jobs == 0 || checker->next_job < checker->n_jobs) &&
+         (checker->unlimited || checker->next_job < checker->n_jobs) &&
          (checker->interval == 0 || checker->credits > 0)) {
     if (checker->interval > 0)
       checker->credits--;
@@ -128,7 +129,7 @@ dispatch(Checker *checker)
                                  checker);
   }
   gboolean no_more = checker->stopping ||
-                     (checker->n_jobs != 0 && checker->next_job >= checker->n_jobs);
+                     (!checker->unlimited && checker->next_job >= checker->n_jobs);
   if (no_more && checker->active == 0)
     g_main_loop_quit(checker->loop);
 }
@@ -384,9 +385,11 @@ main(int argc, char **argv)
       g_array_index(checker.order, guint, j) = tmp;
     }
   }
-  checker.n_jobs = flood_period >= 0 ? 0 : (guint64)n_mails * checker.mails->len;
+  checker.unlimited = flood_period >= 0;
+  checker.n_jobs = (guint64)n_mails * checker.mails->len;
   checker.interval = interval > 0 ? interval
-                     : period > 0 && checker.n_jobs > 0 ? period / (double)checker.n_jobs
+                     : period > 0 && checker.n_jobs > 0 && !checker.unlimited
+                       ? period / (double)checker.n_jobs
                                                         : 0;
   checker.session_options = (MmPerformanceSessionOptions){
     .host = server != NULL ? server : "localhost",
@@ -411,7 +414,7 @@ main(int argc, char **argv)
     checker.flood_source = g_timeout_add((guint)(flood_period * 1000), on_flood_over, &checker);
   if (report_interval > 0)
     sources[3] = g_timeout_add((guint)(report_interval * 1000), on_periodic_report, &checker);
-  if (checker.n_jobs != 0 || flood_period >= 0) {
+  if (checker.n_jobs != 0 || checker.unlimited) {
     dispatch(&checker);
     if (checker.active > 0)
       g_main_loop_run(checker.loop);
