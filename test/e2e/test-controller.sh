@@ -186,8 +186,9 @@ else
 -- one MTA session that stays open while the test asks for the status
 conn = mt.connect("unix:$mta_sock", 20, 0.1)
 if conn == nil then error("cannot connect") end
+-- negotiating makes the daemon connect to the children; with none reachable it may answer
+-- every later step at once, so the session only negotiates and waits
 mt.negotiate(conn, nil, nil, nil)
-mt.conninfo(conn, "localhost", "127.0.0.1")
 mt.sleep(4)
 mt.disconnect(conn)
 EOF
@@ -196,7 +197,6 @@ EOF
 conn = mt.connect("unix:$mta_sock", 20, 0.1)
 if conn == nil then error("cannot connect") end
 mt.negotiate(conn, nil, nil, nil)
-mt.conninfo(conn, "localhost", "127.0.0.1")
 mt.disconnect(conn)
 EOF
   miltertest -s "$tmp/slow.lua" >"$tmp/slow.out" 2>&1 &
