@@ -64,7 +64,7 @@ contains() { printf '%s' "$1" | grep -q -- "$2"; }
 key() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1; }
 run_ctl() { "$ctl" -s "unix:$ctl_sock" "$@"; }
 
-tap_plan 30
+tap_plan 32
 
 log="$tmp/daemon.log"
 "$mm" -c "$conf_dir" -u "$self_user" --log-level=all -s "unix:$mta_sock" --log-path="$log" \
@@ -176,6 +176,23 @@ sleep 0.5
 tap_check "a client that sends half a request does not block another one" \
   test -n "$(timeout 5 "$ctl" -s "unix:$ctl_sock" status | grep '^uptime: ')"
 kill "$silent" 2>/dev/null
+# MM_CONTROLLER_MAX_CLIENTS (16) idle connections: the next one waits in the backlog until one
+# of them goes away; the MTA side is not affected.
+idle_py='import socket,sys,time; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); time.sleep(float(sys.argv[2]))'
+/usr/bin/python3 -c "$idle_py" "$ctl_sock" 6 &
+short_idle=$!
+tap_at_exit "kill $short_idle"
+for i in $(seq 2 16); do
+  /usr/bin/python3 -c "$idle_py" "$ctl_sock" 30 &
+  tap_at_exit "kill $!"
+done
+wait_for 5 has_line "$log" "16 control connections open"
+out=$("$ctl" -s "unix:$ctl_sock" -t 1 status 2>&1); status=$?
+tap_check "with 16 control connections open the next one gets no answer (it waits)" \
+  test "$status" = 1 -a -n "$(contains "$out" 'timed out' && echo y)"
+out=$("$ctl" -s "unix:$ctl_sock" -t 15 status 2>&1); status=$?
+tap_check "... and is served once one of them closes" \
+  test "$status" = 0 -a -n "$(contains "$out" '^uptime: ' && echo y)"
 tap_check "the daemon survived the bad clients" alive "$pid"
 
 # --- live counts while scripted sessions run (needs the proxy to feed the monitor) -------------
