@@ -186,7 +186,7 @@ parse_options(int *argc, char ***argv, CtlOptions *options, GError **error)
      "look for milter-manager.conf in DIR first (may be repeated)", "DIR"},
     {"timeout", 't', 0, G_OPTION_ARG_INT, &options->timeout,
      "seconds to wait for the daemon (default 60)", "SECONDS"},
-    {NULL},
+    G_OPTION_ENTRY_NULL,
   };
   g_autoptr(GOptionContext) context = g_option_context_new(
       "COMMAND - talk to a running milter-manager");
