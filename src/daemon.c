@@ -22,8 +22,10 @@
 #include "libmilter-manager/connection-spec.h"
 #include "libmilter-manager/listener.h"
 #include "libmilter-manager/log.h"
+#include "libmilter-manager/monitor.h"
 #include "libmilter-manager/proxy.h"
 #include "binding/ruby-config.h"
+#include "src/controller.h"
 #include "src/daemon-options.h"
 #include "src/pid-file.h"
 #include "src/privilege.h"
@@ -37,6 +39,7 @@ typedef struct {
   MmConfig *config;
   MmListener *listener;
   MmProxy *proxy;
+  MmController *controller; /* control socket (controller.connection_spec), or NULL */
   GMainLoop *loop;
   char *pid_file;          /* written by us: removed at exit */
   int ready_fd;            /* pipe to the parent waiting in --daemon; -1 otherwise */
@@ -179,6 +182,8 @@ warn_restart_items(const MmConfig *old, const MmConfig *new)
     {"manager.connection_spec", old->connection_spec, new->connection_spec},
     {"manager.unix_socket_group", old->unix_socket_group, new->unix_socket_group},
     {"manager.pid_file", old->pid_file, new->pid_file},
+    {"controller.connection_spec", old->controller_connection_spec,
+     new->controller_connection_spec},
     {"security.effective_user", old->effective_user, new->effective_user},
     {"security.effective_group", old->effective_group, new->effective_group},
   };
@@ -192,22 +197,25 @@ warn_restart_items(const MmConfig *old, const MmConfig *new)
                "effect after a restart");
 }
 
-/* reload - SIGHUP: new sessions use the new configuration; a broken one changes nothing */
-static void
-reload(Daemon *daemon)
+/* reload - SIGHUP or the controller: new sessions use the new configuration; a broken one
+ * changes nothing (logged here; ERROR also gets it, for the controller's answer) */
+static gboolean
+reload(Daemon *daemon, GError **reload_error)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(MmConfig) config = load_config(daemon, &error);
   if (config == NULL) {
     mm_error("[daemon][reload] failed to reload the configuration, keeping the running one: "
              "%s", error->message);
-    return;
+    g_propagate_error(reload_error, g_steal_pointer(&error));
+    return FALSE;
   }
   if (!configure_log(daemon, config, TRUE, &error)) {
     configure_log(daemon, daemon->config, TRUE, NULL);
     mm_error("[daemon][reload] failed to reload the configuration, keeping the running one: "
              "%s", error->message);
-    return;
+    g_propagate_error(reload_error, g_steal_pointer(&error));
+    return FALSE;
   }
   warn_restart_items(daemon->config, config);
   mm_proxy_set_config(daemon->proxy, config);
@@ -216,7 +224,9 @@ reload(Daemon *daemon)
   mm_message("[daemon][reload] reloaded the configuration (%u milters); sessions in progress "
              "keep the previous one",
              daemon->config->milters != NULL ? daemon->config->milters->len : 0);
+  mm_monitor_set_config(mm_monitor_get_default(), daemon->config);
   update_accepting(daemon);
+  return TRUE;
 }
 
 /* on_stop_timeout - sessions did not finish in time: end them */
@@ -258,7 +268,7 @@ static gboolean
 on_sighup(gpointer user_data)
 {
   mm_message("[daemon][reload] SIGHUP: reloading the configuration");
-  reload(user_data);
+  reload(user_data, NULL);
   return G_SOURCE_CONTINUE;
 }
 
@@ -316,6 +326,47 @@ listen_on(Daemon *daemon, GError **error)
   };
   daemon->listener = mm_listener_new(spec, &options, error);
   return daemon->listener != NULL;
+}
+
+/* Controller hook: the control socket (src/controller.c) reloads and dumps through these. */
+
+/* controller_reload - the controller's reload: the same as SIGHUP */
+static gboolean
+controller_reload(gpointer user_data, GError **error)
+{
+  mm_message("[daemon][reload] the controller asked for a reload");
+  return reload(user_data, error);
+}
+
+/* controller_show_config - the controller's show-config: the dump of the running configuration */
+static char *
+controller_show_config(G_GNUC_UNUSED gpointer user_data, GError **error)
+{
+  return mm_ruby_config_dump(error);
+}
+
+/* listen_on_controller - the control socket, if controller.connection_spec is set (as root,
+ * like the MTA socket, so that its group can be any group) */
+static gboolean
+listen_on_controller(Daemon *daemon, GError **error)
+{
+  const MmConfig *config = daemon->config;
+  if (config->controller_connection_spec == NULL || *config->controller_connection_spec == '\0')
+    return TRUE;
+  static const MmControllerHandlers handlers = {
+    .reload = controller_reload,
+    .show_config = controller_show_config,
+  };
+  const char *group = config->controller_unix_socket_group;
+  MmListenerOptions options = {
+    .unix_socket_mode = config->controller_unix_socket_mode,
+    .unix_socket_group = group != NULL && *group != '\0' ? group : NULL,
+    .remove_unix_socket_on_create = config->controller_remove_unix_socket_on_create,
+    .remove_unix_socket_on_close = config->controller_remove_unix_socket_on_close,
+  };
+  daemon->controller = mm_controller_new(config->controller_connection_spec, &options,
+                                         mm_monitor_get_default(), &handlers, daemon, error);
+  return daemon->controller != NULL;
 }
 
 /* set_file_limit - manager.max_file_descriptors: soft and hard RLIMIT_NOFILE */
@@ -398,6 +449,9 @@ give_up_root(Daemon *daemon, GError **error)
     return FALSE;
   /* chown needs root: do it before the switch. */
   if (!mm_listener_chown(daemon->listener, privilege->uid, error))
+    return FALSE;
+  if (daemon->controller != NULL && !mm_controller_chown(daemon->controller, privilege->uid,
+                                                         error))
     return FALSE;
   if (!mm_privilege_drop(privilege, error))
     return FALSE;
@@ -534,6 +588,8 @@ serve(Daemon *daemon)
       cause += strlen(prefix);
     return fatal(daemon, "failed to listen on %s: %s", daemon->config->connection_spec, cause);
   }
+  if (!listen_on_controller(daemon, &error))
+    return fatal(daemon, "failed to listen for the controller: %s", error->message);
   if (!give_up_root(daemon, &error))
     return fatal(daemon, "%s", error->message);
   if (daemon->config->daemon && !detach(daemon, &error))
@@ -556,12 +612,18 @@ serve(Daemon *daemon)
   mm_proxy_set_session_ended_func(daemon->proxy, on_session_ended, daemon);
   daemon->accepting = TRUE;
   mm_listener_start(daemon->listener, on_accepted, daemon);
+  mm_monitor_set_config(mm_monitor_get_default(), daemon->config);
+  if (daemon->controller != NULL) {
+    mm_controller_start(daemon->controller);
+    mm_message("[daemon] controller listening on %s", mm_controller_get_spec(daemon->controller));
+  }
   mm_message("[daemon] milter-manager %s started: listening on %s, pid %ld", PACKAGE_VERSION,
              daemon->config->connection_spec, (long)getpid());
   report_ready(daemon);
 
   g_main_loop_run(daemon->loop);
 
+  g_clear_pointer(&daemon->controller, mm_controller_free);
   g_clear_pointer(&daemon->listener, mm_listener_free);
   if (mm_proxy_get_n_sessions(daemon->proxy) > 0)
     mm_warning("[daemon][stop] ending %u sessions in progress",
@@ -581,6 +643,7 @@ daemon_clear(Daemon *daemon)
   }
   if (daemon->stop_timeout_id != 0)
     g_source_remove(daemon->stop_timeout_id);
+  g_clear_pointer(&daemon->controller, mm_controller_free);
   g_clear_pointer(&daemon->listener, mm_listener_free);
   g_clear_pointer(&daemon->proxy, mm_proxy_free);
   if (daemon->pid_file != NULL) {
