@@ -836,7 +836,14 @@ int
 main(int argc, char **argv)
 {
   signal(SIGPIPE, SIG_IGN);
-  g_test_init(&argc, &argv, NULL);
+  /* One failing scenario must not hide the others: keep going, as if -k was given. */
+  g_autofree char **args = g_new0(char *, argc + 2);
+  for (int i = 0; i < argc; i++)
+    args[i] = argv[i];
+  args[argc] = (char *)"--keep-going";
+  int n_args = argc + 1;
+  char **args_view = args;
+  g_test_init(&n_args, &args_view, NULL);
   const char *top_srcdir = g_getenv("top_srcdir");
   g_autofree char *directory =
     g_build_filename(top_srcdir ? top_srcdir : ".", "test", "scenario", NULL);
