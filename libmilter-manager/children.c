@@ -345,6 +345,24 @@ session_answer(const MmChildren *children, char step)
   return children->session_status;
 }
 
+/* start_transaction_without_mail - the MTA agreed not to send MAIL (every child asked for
+ * no MAIL): its first RCPT or DATA starts the transaction, with every child still here */
+static void
+start_transaction_without_mail(MmChildren *children, gboolean mta_sends_rcpt)
+{
+  mm_message_free(children->message);
+  children->message = NULL;
+  children->transaction_started = TRUE;
+  children->transaction_verdict = MM_STATUS_NOT_CHANGED;
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    if (child->negotiated && !child->gone) {
+      child->in_transaction = TRUE;
+      child->has_accepted_rcpt = !mta_sends_rcpt;
+    }
+  }
+}
+
 /* mm_children_step - a parallel step */
 void
 mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *data,
@@ -356,6 +374,8 @@ mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *d
     return;
   }
   gboolean mta_sends_rcpt = (children->mta_option.steps & MM_STEP_NO_RCPT) == 0;
+  if ((step == MM_COMMAND_RCPT || step == MM_COMMAND_DATA) && !children->transaction_started)
+    start_transaction_without_mail(children, mta_sends_rcpt);
   if (step == MM_COMMAND_MAIL) {
     mm_message_free(children->message);
     children->message = NULL;

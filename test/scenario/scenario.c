@@ -51,14 +51,15 @@ gboolean
 scn_parse_flags(const char *text, gboolean actions, guint32 *flags, GError **error)
 {
   guint32 result = 0;
-  if (g_str_equal(text, "all")) {
-    *flags = actions ? MM_ACTION_ALL : (MM_STEP_ALL & ~MM_STEP_DATA_SIZE_MASK);
-    return TRUE;
-  }
   g_auto(GStrv) names = g_strsplit_set(text, "|,", -1);
   for (gsize i = 0; names[i]; i++) {
     if (*names[i] == '\0' || g_str_equal(names[i], "none"))
       continue;
+    if (g_str_equal(names[i], "all")) {
+      /* Every flag but the larger packet sizes, which an MTA offers only on purpose. */
+      result |= actions ? MM_ACTION_ALL : (MM_STEP_ALL & ~MM_STEP_DATA_SIZE_MASK);
+      continue;
+    }
     gboolean found = FALSE;
     for (guint bit = 0; bit < 32 && !found; bit++) {
       guint32 flag = 1u << bit;
