@@ -91,6 +91,9 @@ on_sleep_done(gpointer user_data)
   char **actions = g_steal_pointer(&conn->pending);
   run_actions(conn, actions);
   g_strfreev(actions);
+  /* Like libmilter, read the next command only once this one is answered. */
+  if (conn->connection && conn->timer == 0)
+    mm_connection_set_reading(conn->connection, TRUE);
   return G_SOURCE_REMOVE;
 }
 
@@ -184,6 +187,7 @@ run_action(ChildConn *conn, const char *action, char **rest)
   } else if (g_str_equal(verb, "sleep")) {
     mm_connection_flush(conn->connection);
     conn->pending = g_strdupv(rest);
+    mm_connection_set_reading(conn->connection, FALSE);
     conn->timer = g_timeout_add((guint)atoi(word_at(w, 1)), on_sleep_done, conn);
     return FALSE;
   } else {
