@@ -302,6 +302,8 @@ answer_without_children(const MmChildren *children)
   return children->n_failed > 0 ? children->config->fallback_status : MM_STATUS_ACCEPT;
 }
 
+static MmStatus session_answer(const MmChildren *children, char step);
+
 /* finish_step - every child answered: send the merged answer */
 static void
 finish_step(MmChildren *children)
@@ -311,10 +313,21 @@ finish_step(MmChildren *children)
     const MmChild *child = g_ptr_array_index(children->all, i);
     merged = mm_status_merge(merged, child->step_status);
   }
+  char step = children->step;
+  if (children->discard_session) {
+    /* As for a child failing at negotiation: the session's messages will be discarded. */
+    children->session_status = MM_STATUS_DISCARD;
+    for (guint i = 0; i < children->all->len; i++) {
+      MmChild *child = g_ptr_array_index(children->all, i);
+      mm_client_session_quit(child->session);
+      child->gone = TRUE;
+    }
+    if (merged == MM_STATUS_NOT_CHANGED)
+      merged = session_answer(children, step);
+  }
   if (merged == MM_STATUS_NOT_CHANGED)
     merged = answer_without_children(children);
   const char *reply_code = merged_reply_code(children, merged);
-  char step = children->step;
   children->step = 0;
   gboolean ends_transaction =
     merged == MM_STATUS_DISCARD ||
@@ -481,6 +494,14 @@ on_failed(gpointer user_data, const GError *error)
   if (child->waiting) {
     child->waiting = FALSE;
     child->step_status = fallback;
+    if (fallback == MM_STATUS_DISCARD &&
+        (children->step == MM_COMMAND_CONNECT || children->step == MM_COMMAND_HELO ||
+         children->step == MM_COMMAND_UNKNOWN) && !children->transaction_started) {
+      /* Discard means nothing before a message (MTAs refuse it there): it applies to the
+       * session's messages instead, as when a child fails at negotiation. */
+      child->step_status = MM_STATUS_NOT_CHANGED;
+      children->discard_session = TRUE;
+    }
     step_reply_arrived(children);
   }
 }
