@@ -40,7 +40,9 @@ typedef struct {
   gboolean mta_closed;       /* the proxy closed it */
   GPtrArray *replies;        /* rendered replies to the last command */
   guint consumed;            /* how many of them expect lines matched */
-  gboolean final_seen;
+  guint n_finals;             /* final replies among them */
+  guint n_due;               /* final replies the commands sent so far call for */
+  gboolean pipelining;       /* "mta send" lines sent commands without waiting */
   guint32 agreed_steps;
   /* the message as the MTA ends up with it */
   GPtrArray *headers;        /* MtaHeader* */
@@ -255,7 +257,7 @@ on_mta_packet(gpointer user_data, char code, const guint8 *data, gsize length)
   apply_reply(runner, &reply);
   g_ptr_array_add(runner->replies, render_reply(&reply));
   if (is_final(code))
-    runner->final_seen = TRUE;
+    runner->n_finals++;
 }
 
 /* on_mta_closed - the proxy closed the MTA connection */
@@ -301,7 +303,7 @@ wait_for(Runner *runner, Condition condition, guint ms)
 static gboolean
 answered(Runner *runner)
 {
-  return runner->final_seen || runner->mta == NULL;
+  return runner->n_finals >= runner->n_due || runner->mta == NULL;
 }
 
 /* disconnected - the MTA connection is gone */
@@ -509,16 +511,25 @@ check_consumed(Runner *runner, guint line)
 static void
 run_mta(Runner *runner, const ScnLine *line, const char *rest)
 {
-  check_consumed(runner, line->line);
-  if (runner->failure->len)
-    return;
-  g_ptr_array_set_size(runner->replies, 0);
-  runner->consumed = 0;
-  runner->final_seen = FALSE;
+  gboolean send_only = g_str_has_prefix(rest, "send ");
+  if (send_only)
+    rest += strlen("send ");
+  if (!runner->pipelining) {
+    check_consumed(runner, line->line);
+    if (runner->failure->len)
+      return;
+    g_ptr_array_set_size(runner->replies, 0);
+    runner->consumed = 0;
+    runner->n_finals = 0;
+    runner->n_due = 0;
+  }
+  gboolean was_pipelining = runner->pipelining;
+  runner->pipelining = send_only;
   g_auto(GStrv) words = g_strsplit(rest, " ", -1);
   const char *verb = words[0];
   const char *args = strchr(rest, ' ') ? strchr(rest, ' ') + 1 : "";
   if (g_str_equal(verb, "close")) {
+    runner->pipelining = FALSE;
     g_clear_pointer(&runner->mta, mm_connection_free);
     wait_for(runner, NULL, SETTLE_MS);
     return;
@@ -530,9 +541,12 @@ run_mta(Runner *runner, const ScnLine *line, const char *rest)
   if (!encode_command(runner, line->line, verb, args, words, out, &code))
     return;
   mm_connection_flush(runner->mta);
-  if (code == MM_COMMAND_MACRO)
+  if (code == MM_COMMAND_MACRO) {
+    /* Macros call for no answer and do not end a pipeline. */
+    runner->pipelining = was_pipelining || send_only;
     return;
-  if (code == MM_COMMAND_QUIT) {
+  }
+  if (code == MM_COMMAND_QUIT && !send_only) {
     if (!wait_for(runner, disconnected, WAIT_CLOSE_MS))
       fail(runner, line->line, "the proxy did not close after QUIT");
     runner->mta_closed = FALSE;
@@ -540,7 +554,11 @@ run_mta(Runner *runner, const ScnLine *line, const char *rest)
   }
   gboolean reply_due = code != MM_COMMAND_ABORT && code != MM_COMMAND_QUIT_NEW_CONNECTION &&
                        !(runner->agreed_steps & no_reply_flag(code));
-  if (!reply_due) {
+  if (reply_due)
+    runner->n_due++;
+  if (send_only)
+    return;
+  if (!reply_due && runner->n_finals >= runner->n_due) {
     wait_for(runner, NULL, SETTLE_MS);
     return;
   }
