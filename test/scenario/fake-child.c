@@ -31,13 +31,13 @@ struct ScnFakeChild {
   GString *body;           /* body of the last message */
   GArray *chunks;          /* gsize sizes of its body chunks */
   gboolean message_open;
+  guint counts[256];       /* commands received, by code, over all connections */
 };
 
 struct ChildConn {
   ScnFakeChild *child;
   MmConnection *connection;
   guint32 steps;           /* what it negotiated */
-  guint counts[256];       /* commands received on this connection, by code */
   char **pending;          /* actions left after a sleep */
   guint timer;
 };
@@ -316,7 +316,7 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
   }
   g_ptr_array_add(child->received, g_strdup(scn_command_to_name(code)));
   record_message(child, &command);
-  guint n = ++conn->counts[(guchar)code];
+  guint n = ++child->counts[(guchar)code];
   g_auto(GStrv) actions = actions_for(conn, code, n);
   if (code == MM_COMMAND_NEGOTIATE) {
     for (guint i = 0; actions[i]; i++) {
