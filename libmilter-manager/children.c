@@ -138,7 +138,8 @@ finish_negotiation(MmChildren *children)
     if (child->negotiated && !child->gone)
       g_ptr_array_add(options, (gpointer)mm_client_session_get_option(child->session));
     else
-      strongest_fallback = mm_status_merge(strongest_fallback, child->milter->fallback_status);
+      strongest_fallback = mm_status_merge(
+        strongest_fallback, mm_child_evaluated_status(child, child->milter->fallback_status));
   }
   /* A child that cannot negotiate and whose fallback is not accept decides the session. */
   if (strongest_fallback > MM_STATUS_ACCEPT) {
@@ -493,6 +494,8 @@ on_failed(gpointer user_data, const GError *error)
   }
   if (child->waiting) {
     child->waiting = FALSE;
+    /* The fallback is the child's answer: in evaluation mode it never reaches the MTA. */
+    fallback = mm_child_evaluated_status(child, fallback);
     child->step_status = fallback;
     if (fallback == MM_STATUS_DISCARD &&
         (children->step == MM_COMMAND_CONNECT || children->step == MM_COMMAND_HELO ||

@@ -421,7 +421,7 @@ void
 mm_message_child_failed(MmChildren *children, MmChild *child)
 {
   MmMessage *message = children->message;
-  MmStatus fallback = child->milter->fallback_status;
+  MmStatus fallback = mm_child_evaluated_status(child, child->milter->fallback_status);
   if (fallback > MM_STATUS_ACCEPT)
     set_verdict(children, fallback, NULL);
   else
