@@ -388,7 +388,8 @@ mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *d
     return;
   }
   gboolean mta_sends_rcpt = (children->mta_option.steps & MM_STEP_NO_RCPT) == 0;
-  if ((step == MM_COMMAND_RCPT || step == MM_COMMAND_DATA) && !children->transaction_started)
+  if ((step == MM_COMMAND_RCPT || step == MM_COMMAND_DATA) && !children->transaction_started &&
+      (children->mta_option.steps & MM_STEP_NO_MAIL))
     start_transaction_without_mail(children, mta_sends_rcpt);
   if (step == MM_COMMAND_MAIL) {
     mm_message_free(children->message);
