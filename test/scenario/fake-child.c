@@ -26,7 +26,8 @@ struct ScnFakeChild {
   MmListener *listener;
   GPtrArray *conns;        /* ChildConn* */
   GPtrArray *received;     /* char* command names, every connection in turn */
-  GHashTable *macros;      /* command code -> "name=value,..." of the last MACRO for it */
+  GHashTable *macros;      /* command code -> "name=value,..." that came with its last one */
+  GHashTable *pending;     /* command code -> macros received, waiting for their command */
   GPtrArray *headers;      /* "Name:value" of the last message */
   GString *body;           /* body of the last message */
   GArray *chunks;          /* gsize sizes of its body chunks */
@@ -294,7 +295,7 @@ record_macros(ScnFakeChild *child, const MmCommand *command)
   const char *name, *value;
   while (mm_strings_next(&pairs, &name) && mm_strings_next(&pairs, &value))
     g_string_append_printf(text, "%s%s=%s", text->len ? "," : "", name, value);
-  g_hash_table_replace(child->macros, GINT_TO_POINTER((int)command->u.macro.command),
+  g_hash_table_replace(child->pending, GINT_TO_POINTER((int)command->u.macro.command),
                        g_string_free(text, FALSE));
 }
 
@@ -315,6 +316,14 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
     return;
   }
   g_ptr_array_add(child->received, g_strdup(scn_command_to_name(code)));
+  gpointer key = GINT_TO_POINTER((int)code);
+  char *macros = g_hash_table_lookup(child->pending, key);
+  if (macros) {
+    g_hash_table_steal(child->pending, key);
+    g_hash_table_replace(child->macros, key, macros);
+  } else {
+    g_hash_table_remove(child->macros, key);
+  }
   record_message(child, &command);
   guint n = ++child->counts[(guchar)code];
   g_auto(GStrv) actions = actions_for(conn, code, n);
@@ -367,6 +376,7 @@ scn_fake_child_new(const ScnChild *spec, GPtrArray *rules, const char *directory
   child->conns = g_ptr_array_new_with_free_func(conn_free);
   child->received = g_ptr_array_new_with_free_func(g_free);
   child->macros = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+  child->pending = g_hash_table_new_full(NULL, NULL, NULL, g_free);
   child->headers = g_ptr_array_new_with_free_func(g_free);
   child->body = g_string_new(NULL);
   child->chunks = g_array_new(FALSE, FALSE, sizeof(gsize));
@@ -393,6 +403,7 @@ scn_fake_child_free(ScnFakeChild *child)
   g_ptr_array_unref(child->conns);
   g_ptr_array_unref(child->received);
   g_hash_table_unref(child->macros);
+  g_hash_table_unref(child->pending);
   g_ptr_array_unref(child->headers);
   g_string_free(child->body, TRUE);
   g_array_unref(child->chunks);
