@@ -13,7 +13,6 @@
 #include "config.h"
 #include "connection.h"
 #include "log.h"
-#include "option.h"
 #include "proxy.h"
 #include "reply.h"
 #include "scenario.h"
@@ -23,11 +22,6 @@
 #define WAIT_REPLY_MS 5000
 #define WAIT_CLOSE_MS 2000
 #define SETTLE_MS 20
-
-typedef struct {
-  char *name;
-  char *value;
-} MtaHeader;
 
 typedef struct {
   const Scenario *scenario;
@@ -44,25 +38,9 @@ typedef struct {
   guint n_due;               /* final replies the commands sent so far call for */
   gboolean pipelining;       /* "mta send" lines sent commands without waiting */
   guint32 agreed_steps;
-  /* the message as the MTA ends up with it */
-  GPtrArray *headers;        /* MtaHeader* */
-  GString *body;
-  gboolean body_replaced;
-  GPtrArray *recipients;     /* char* */
-  char *sender;
-  char *quarantine;
+  ScnMtaMessage *message;    /* the message as the MTA ends up with it */
   GString *failure;          /* first failure, or empty */
 } Runner;
-
-/* mta_header_free - one header of the MTA's message */
-static void
-mta_header_free(gpointer data)
-{
-  MtaHeader *header = data;
-  g_free(header->name);
-  g_free(header->value);
-  g_free(header);
-}
 
 /* fail - record the first failure with its line */
 static void
@@ -77,161 +55,6 @@ fail(Runner *runner, guint line, const char *format, ...)
   g_autofree char *text = g_strdup_vprintf(format, args);
   va_end(args);
   g_string_printf(runner->failure, "%s:%u: %s", runner->scenario->path, line, text);
-}
-
-/* ---- the MTA's view of the message ---------------------------------------------- */
-
-/* find_header - the INDEX-th (1-based, 0 means 1) header NAME, or -1 */
-static gint
-find_header(Runner *runner, const char *name, guint32 index)
-{
-  guint32 seen = 0;
-  for (guint i = 0; i < runner->headers->len; i++) {
-    MtaHeader *header = g_ptr_array_index(runner->headers, i);
-    if (g_ascii_strcasecmp(header->name, name) == 0 && ++seen == MAX(index, 1u))
-      return (gint)i;
-  }
-  return -1;
-}
-
-/* add_header - a new header at POSITION (past the end appends) */
-static void
-add_header(Runner *runner, guint position, const char *name, const char *value)
-{
-  MtaHeader *header = g_new0(MtaHeader, 1);
-  header->name = g_strdup(name);
-  header->value = g_strdup(value);
-  g_ptr_array_insert(runner->headers, position > runner->headers->len ? -1 : (gint)position,
-                     header);
-}
-
-/* apply_reply - an edit the MTA applies to its message, as Postfix does */
-static void
-apply_reply(Runner *runner, const MmReply *reply)
-{
-  switch (reply->code) {
-  case MM_REPLY_ADD_HEADER:
-    add_header(runner, G_MAXUINT, reply->u.header.name, reply->u.header.value);
-    break;
-  case MM_REPLY_INSERT_HEADER:
-    add_header(runner, reply->u.header.index, reply->u.header.name, reply->u.header.value);
-    break;
-  case MM_REPLY_CHANGE_HEADER: {
-    gint at = find_header(runner, reply->u.header.name, reply->u.header.index);
-    if (at >= 0 && *reply->u.header.value == '\0') {
-      g_ptr_array_remove_index(runner->headers, (guint)at);
-    } else if (at >= 0) {
-      MtaHeader *header = g_ptr_array_index(runner->headers, (guint)at);
-      g_free(header->value);
-      header->value = g_strdup(reply->u.header.value);
-    } else if (*reply->u.header.value) {
-      add_header(runner, G_MAXUINT, reply->u.header.name, reply->u.header.value);
-    }
-    break;
-  }
-  case MM_REPLY_REPLACE_BODY:
-    if (!runner->body_replaced)
-      g_string_truncate(runner->body, 0);
-    runner->body_replaced = TRUE;
-    g_string_append_len(runner->body, (const char *)reply->u.body.data,
-                        (gssize)reply->u.body.length);
-    break;
-  case MM_REPLY_CHANGE_FROM:
-    g_free(runner->sender);
-    runner->sender = g_strdup(reply->u.address.address);
-    break;
-  case MM_REPLY_ADD_RCPT:
-  case MM_REPLY_ADD_RCPT_WITH_ARGS:
-    g_ptr_array_add(runner->recipients, g_strdup(reply->u.address.address));
-    break;
-  case MM_REPLY_DELETE_RCPT:
-    for (guint i = 0; i < runner->recipients->len; i++) {
-      if (g_str_equal(g_ptr_array_index(runner->recipients, i), reply->u.address.address)) {
-        g_ptr_array_remove_index(runner->recipients, i);
-        break;
-      }
-    }
-    break;
-  case MM_REPLY_QUARANTINE:
-    g_free(runner->quarantine);
-    runner->quarantine = g_strdup(reply->u.quarantine.reason);
-    break;
-  default:
-    break;
-  }
-}
-
-/* render_negotiate - "negotiate version=6 actions=... steps=... macros.helo=a,b" */
-static char *
-render_negotiate(const MmReply *reply)
-{
-  MmOption option;
-  mm_option_init(&option);
-  g_autoptr(GError) error = NULL;
-  if (!mm_option_from_reply(reply, &option, &error))
-    return g_strdup_printf("bad-negotiate %s", error->message);
-  g_autofree char *actions = mm_option_actions_to_string(option.actions);
-  g_autofree char *steps = mm_option_steps_to_string(option.steps);
-  GString *out = g_string_new(NULL);
-  g_string_printf(out, "negotiate version=%u actions=%s steps=%s", option.version, actions,
-                  steps);
-  for (guint stage = 0; stage < MM_MACRO_STAGE_COUNT; stage++) {
-    if (option.macro_requests[stage]) {
-      g_autofree char *list = g_strdelimit(g_strdup(option.macro_requests[stage]), " ", ',');
-      g_string_append_printf(out, " macros.%s=%s", mm_option_stage_name(stage), list);
-    }
-  }
-  mm_option_clear(&option);
-  return g_string_free(out, FALSE);
-}
-
-/* render_reply - a reply as an expect line writes it */
-static char *
-render_reply(const MmReply *reply)
-{
-  g_autofree char *value = NULL;
-  switch (reply->code) {
-  case MM_REPLY_NEGOTIATE: return render_negotiate(reply);
-  case MM_REPLY_CONTINUE: return g_strdup("continue");
-  case MM_REPLY_ACCEPT: return g_strdup("accept");
-  case MM_REPLY_REJECT: return g_strdup("reject");
-  case MM_REPLY_TEMPORARY_FAILURE: return g_strdup("temporary-failure");
-  case MM_REPLY_DISCARD: return g_strdup("discard");
-  case MM_REPLY_SKIP: return g_strdup("skip");
-  case MM_REPLY_PROGRESS: return g_strdup("progress");
-  case MM_REPLY_REPLY_CODE:
-    value = scn_escape(reply->u.reply_code.text, -1);
-    return g_strdup_printf("reply-code %s", value);
-  case MM_REPLY_ADD_HEADER:
-    value = scn_escape(reply->u.header.value, -1);
-    return g_strdup_printf("add-header %s %s", reply->u.header.name, value);
-  case MM_REPLY_INSERT_HEADER:
-    value = scn_escape(reply->u.header.value, -1);
-    return g_strdup_printf("insert-header %u %s %s", reply->u.header.index,
-                           reply->u.header.name, value);
-  case MM_REPLY_CHANGE_HEADER:
-    if (*reply->u.header.value == '\0')
-      return g_strdup_printf("delete-header %s %u", reply->u.header.name, reply->u.header.index);
-    value = scn_escape(reply->u.header.value, -1);
-    return g_strdup_printf("change-header %s %u %s", reply->u.header.name,
-                           reply->u.header.index, value);
-  case MM_REPLY_CHANGE_FROM:
-  case MM_REPLY_ADD_RCPT:
-  case MM_REPLY_ADD_RCPT_WITH_ARGS:
-    return g_strdup_printf("%s %s%s%s",
-                           reply->code == MM_REPLY_CHANGE_FROM ? "change-from" : "add-rcpt",
-                           reply->u.address.address, reply->u.address.args ? " " : "",
-                           reply->u.address.args ? reply->u.address.args : "");
-  case MM_REPLY_DELETE_RCPT:
-    return g_strdup_printf("delete-rcpt %s", reply->u.address.address);
-  case MM_REPLY_REPLACE_BODY:
-    value = scn_escape((const char *)reply->u.body.data, (gssize)reply->u.body.length);
-    return g_strdup_printf("replace-body %s", value);
-  case MM_REPLY_QUARANTINE:
-    return g_strdup_printf("quarantine %s", reply->u.quarantine.reason);
-  default:
-    return g_strdup_printf("raw %c", reply->code);
-  }
 }
 
 /* is_final - a reply that ends the MTA's wait */
@@ -254,8 +77,8 @@ on_mta_packet(gpointer user_data, char code, const guint8 *data, gsize length)
   }
   if (code == MM_REPLY_NEGOTIATE)
     runner->agreed_steps = reply.u.negotiate.steps;
-  apply_reply(runner, &reply);
-  g_ptr_array_add(runner->replies, render_reply(&reply));
+  scn_mta_message_apply(runner->message, &reply);
+  g_ptr_array_add(runner->replies, scn_reply_render(&reply));
   if (is_final(code))
     runner->n_finals++;
 }
@@ -419,18 +242,6 @@ family_code(const char *name)
   return MM_FAMILY_INET;
 }
 
-/* reset_message - a new transaction starts with MAIL FROM */
-static void
-reset_message(Runner *runner, const char *sender)
-{
-  g_free(runner->sender);
-  runner->sender = g_strdup(sender);
-  g_ptr_array_set_size(runner->recipients, 0);
-  g_ptr_array_set_size(runner->headers, 0);
-  g_string_truncate(runner->body, 0);
-  g_clear_pointer(&runner->quarantine, g_free);
-}
-
 /* encode_command - the packet for one mta line; its command code in *CODE */
 static gboolean
 encode_command(Runner *runner, guint line, const char *verb, const char *rest, char **words,
@@ -457,12 +268,12 @@ encode_command(Runner *runner, guint line, const char *verb, const char *rest, c
       return FALSE;
     }
     if (*code == MM_COMMAND_MAIL)
-      reset_message(runner, words[1]);
+      scn_mta_message_reset(runner->message, words[1]);
     mm_command_encode_envelope(out, *code, words[1], (const char *const *)words + 2);
   } else if (g_str_equal(verb, "header")) {
     g_auto(GStrv) parts = g_strsplit(rest, " ", 2);
     g_autofree char *value = g_strcompress(parts[1] ? parts[1] : "");
-    add_header(runner, G_MAXUINT, parts[0], value);
+    scn_mta_message_add_header(runner->message, G_MAXUINT, parts[0], value);
     mm_command_encode_header(out, parts[0], value);
   } else if (g_str_equal(verb, "body") || g_str_equal(verb, "eom") ||
              g_str_equal(verb, "body-size")) {
@@ -477,9 +288,7 @@ encode_command(Runner *runner, guint line, const char *verb, const char *rest, c
     } else {
       text = g_strcompress(rest);
     }
-    if (*code == MM_COMMAND_END_OF_MESSAGE)
-      runner->body_replaced = FALSE;
-    g_string_append(runner->body, text);
+    scn_mta_message_append_body(runner->message, text, *code == MM_COMMAND_END_OF_MESSAGE);
     mm_command_encode_body(out, *code, (const guint8 *)text, strlen(text));
   } else if (g_str_equal(verb, "unknown")) {
     mm_command_encode_unknown(out, rest);
@@ -567,7 +376,7 @@ run_mta(Runner *runner, const ScnLine *line, const char *rest)
   if (code == MM_COMMAND_RCPT && runner->replies->len > 0) {
     const char *last = g_ptr_array_index(runner->replies, runner->replies->len - 1);
     if (g_str_equal(last, "continue") || g_str_equal(last, "accept"))
-      g_ptr_array_add(runner->recipients, g_strdup(words[1]));
+      scn_mta_message_add_recipient(runner->message, words[1]);
   }
 }
 
@@ -603,37 +412,6 @@ run_expect(Runner *runner, const ScnLine *line, const char *expected)
   }
 }
 
-/* join_message - an aspect of the MTA's message, as expect-message writes it */
-static char *
-message_value(Runner *runner, const char *what)
-{
-  GString *out = g_string_new(NULL);
-  if (g_str_equal(what, "headers")) {
-    for (guint i = 0; i < runner->headers->len; i++) {
-      MtaHeader *header = g_ptr_array_index(runner->headers, i);
-      g_string_append_printf(out, "%s%s:%s", i ? "|" : "", header->name, header->value);
-    }
-  } else if (g_str_equal(what, "body")) {
-    g_string_append(out, runner->body->str);
-  } else if (g_str_equal(what, "body-size")) {
-    g_string_append_printf(out, "%" G_GSIZE_FORMAT, runner->body->len);
-  } else if (g_str_equal(what, "recipients")) {
-    for (guint i = 0; i < runner->recipients->len; i++)
-      g_string_append_printf(out, "%s%s", i ? "," : "",
-                             (char *)g_ptr_array_index(runner->recipients, i));
-  } else if (g_str_equal(what, "sender")) {
-    g_string_append(out, runner->sender ? runner->sender : "");
-  } else if (g_str_equal(what, "quarantine")) {
-    g_string_append(out, runner->quarantine ? runner->quarantine : "");
-  } else {
-    g_string_free(out, TRUE);
-    return NULL;
-  }
-  if (out->len == 0)
-    g_string_append(out, "none");
-  return g_string_free(out, FALSE);
-}
-
 /* run_expect_message - "expect-message WHAT VALUE" */
 static void
 run_expect_message(Runner *runner, const ScnLine *line, const char *rest)
@@ -641,7 +419,7 @@ run_expect_message(Runner *runner, const ScnLine *line, const char *rest)
   const char *space = strchr(rest, ' ');
   g_autofree char *what = g_strndup(rest, space ? (gsize)(space - rest) : strlen(rest));
   g_autofree char *expected = g_strcompress(space ? space + 1 : "");
-  g_autofree char *actual = message_value(runner, what);
+  g_autofree char *actual = scn_mta_message_describe(runner->message, what);
   if (actual == NULL) {
     fail(runner, line->line, "unknown expect-message check \"%s\"", what);
   } else if (!g_str_equal(actual, expected)) {
@@ -807,9 +585,7 @@ test_scenario(gconstpointer data)
     .scenario = scenario,
     .fakes = g_ptr_array_new_with_free_func((GDestroyNotify)scn_fake_child_free),
     .replies = g_ptr_array_new_with_free_func(g_free),
-    .headers = g_ptr_array_new_with_free_func(mta_header_free),
-    .body = g_string_new(NULL),
-    .recipients = g_ptr_array_new_with_free_func(g_free),
+    .message = scn_mta_message_new(),
     .failure = g_string_new(NULL),
   };
   if (setup(&runner))
@@ -834,11 +610,7 @@ test_scenario(gconstpointer data)
   g_free(runner.log_path);
   g_free(runner.directory);
   g_ptr_array_unref(runner.replies);
-  g_ptr_array_unref(runner.headers);
-  g_string_free(runner.body, TRUE);
-  g_ptr_array_unref(runner.recipients);
-  g_free(runner.sender);
-  g_free(runner.quarantine);
+  scn_mta_message_free(runner.message);
   g_string_free(runner.failure, TRUE);
 }
 

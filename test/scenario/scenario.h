@@ -64,6 +64,29 @@ gboolean scn_parse_flags(const char *text, gboolean actions, guint32 *flags, GEr
 /* scn_escape - TEXT made visible: backslash escapes for controls, a space at either end */
 char *scn_escape(const char *text, gssize length);
 
+/* ---- the MTA's message and its replies (mta-message.c) ---------------------------- */
+
+typedef struct _MmReply MmReply;
+typedef struct ScnMtaMessage ScnMtaMessage;
+
+ScnMtaMessage *scn_mta_message_new(void);
+void scn_mta_message_free(ScnMtaMessage *message);
+/* scn_mta_message_reset - a new transaction from SENDER: no headers, body or recipients */
+void scn_mta_message_reset(ScnMtaMessage *message, const char *sender);
+/* scn_mta_message_add_header - a header at POSITION (past the end appends) */
+void scn_mta_message_add_header(ScnMtaMessage *message, guint position, const char *name,
+                                const char *value);
+void scn_mta_message_append_body(ScnMtaMessage *message, const char *text,
+                                 gboolean end_of_message);
+void scn_mta_message_add_recipient(ScnMtaMessage *message, const char *address);
+/* scn_mta_message_apply - an edit from the proxy, applied as Postfix does */
+void scn_mta_message_apply(ScnMtaMessage *message, const MmReply *reply);
+/* scn_mta_message_describe - headers, body, body-size, recipients, sender or quarantine
+ * as expect-message writes them; NULL for an unknown WHAT */
+char *scn_mta_message_describe(ScnMtaMessage *message, const char *what);
+/* scn_reply_render - a reply as an expect line writes it */
+char *scn_reply_render(const MmReply *reply);
+
 /* ---- scripted child milters (fake-child.c) --------------------------------------- */
 
 typedef struct ScnFakeChild ScnFakeChild;
