@@ -33,6 +33,7 @@ struct ScnFakeChild {
   GArray *chunks;          /* gsize sizes of its body chunks */
   gboolean message_open;
   guint counts[256];       /* commands received, by code, over all connections */
+  char *offer;             /* the last negotiation offer, as "version=N actions=.. steps=.." */
 };
 
 struct ChildConn {
@@ -328,6 +329,11 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
   guint n = ++child->counts[(guchar)code];
   g_auto(GStrv) actions = actions_for(conn, code, n);
   if (code == MM_COMMAND_NEGOTIATE) {
+    g_autofree char *actions_text = mm_option_actions_to_string(command.u.negotiate.actions);
+    g_autofree char *steps_text = mm_option_steps_to_string(command.u.negotiate.steps);
+    g_free(child->offer);
+    child->offer = g_strdup_printf("version=%u actions=%s steps=%s", command.u.negotiate.version,
+                                   actions_text, steps_text);
     for (guint i = 0; actions[i]; i++) {
       if (g_str_equal(actions[i], "options")) {
         encode_options(conn, &command, mm_connection_output(conn->connection));
@@ -408,6 +414,7 @@ scn_fake_child_free(ScnFakeChild *child)
   g_string_free(child->body, TRUE);
   g_array_unref(child->chunks);
   g_free(child->socket_spec);
+  g_free(child->offer);
   g_free(child);
 }
 
@@ -447,6 +454,8 @@ actual_value(ScnFakeChild *child, const char *what, const char **args, GError **
     return join_strings(child->headers, "|");
   if (g_str_equal(what, "body"))
     return g_strdup(child->body->str);
+  if (g_str_equal(what, "offer"))
+    return g_strdup(child->offer ? child->offer : "none");
   if (g_str_equal(what, "connections"))
     return g_strdup_printf("%u", child->conns->len);
   if (g_str_equal(what, "chunks")) {
