@@ -48,6 +48,7 @@ struct MmChildren {
   guint n_negotiating;
   gboolean negotiation_done;
   MmStatus session_status;     /* a negotiate-time fallback that answers everything */
+  gboolean discard_session;    /* a child failed before any message with fallback discard */
   guint idle_source;          /* negotiation answered from the main loop */
   guint n_failed;
 

@@ -138,7 +138,8 @@ finish_negotiation(MmChildren *children)
     if (child->negotiated && !child->gone)
       g_ptr_array_add(options, (gpointer)mm_client_session_get_option(child->session));
     else
-      strongest_fallback = mm_status_merge(strongest_fallback, child->milter->fallback_status);
+      strongest_fallback = mm_status_merge(
+        strongest_fallback, mm_child_evaluated_status(child, child->milter->fallback_status));
   }
   /* A child that cannot negotiate and whose fallback is not accept decides the session. */
   if (strongest_fallback > MM_STATUS_ACCEPT) {
@@ -302,6 +303,8 @@ answer_without_children(const MmChildren *children)
   return children->n_failed > 0 ? children->config->fallback_status : MM_STATUS_ACCEPT;
 }
 
+static MmStatus session_answer(const MmChildren *children, char step);
+
 /* finish_step - every child answered: send the merged answer */
 static void
 finish_step(MmChildren *children)
@@ -311,10 +314,21 @@ finish_step(MmChildren *children)
     const MmChild *child = g_ptr_array_index(children->all, i);
     merged = mm_status_merge(merged, child->step_status);
   }
+  char step = children->step;
+  if (children->discard_session) {
+    /* As for a child failing at negotiation: the session's messages will be discarded. */
+    children->session_status = MM_STATUS_DISCARD;
+    for (guint i = 0; i < children->all->len; i++) {
+      MmChild *child = g_ptr_array_index(children->all, i);
+      mm_client_session_quit(child->session);
+      child->gone = TRUE;
+    }
+    if (merged == MM_STATUS_NOT_CHANGED)
+      merged = session_answer(children, step);
+  }
   if (merged == MM_STATUS_NOT_CHANGED)
     merged = answer_without_children(children);
   const char *reply_code = merged_reply_code(children, merged);
-  char step = children->step;
   children->step = 0;
   gboolean ends_transaction =
     merged == MM_STATUS_DISCARD ||
@@ -345,6 +359,24 @@ session_answer(const MmChildren *children, char step)
   return children->session_status;
 }
 
+/* start_transaction_without_mail - the MTA agreed not to send MAIL (every child asked for
+ * no MAIL): its first RCPT or DATA starts the transaction, with every child still here */
+static void
+start_transaction_without_mail(MmChildren *children, gboolean mta_sends_rcpt)
+{
+  mm_message_free(children->message);
+  children->message = NULL;
+  children->transaction_started = TRUE;
+  children->transaction_verdict = MM_STATUS_NOT_CHANGED;
+  for (guint i = 0; i < children->all->len; i++) {
+    MmChild *child = g_ptr_array_index(children->all, i);
+    if (child->negotiated && !child->gone) {
+      child->in_transaction = TRUE;
+      child->has_accepted_rcpt = !mta_sends_rcpt;
+    }
+  }
+}
+
 /* mm_children_step - a parallel step */
 void
 mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *data,
@@ -356,6 +388,9 @@ mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *d
     return;
   }
   gboolean mta_sends_rcpt = (children->mta_option.steps & MM_STEP_NO_RCPT) == 0;
+  if ((step == MM_COMMAND_RCPT || step == MM_COMMAND_DATA) && !children->transaction_started &&
+      (children->mta_option.steps & MM_STEP_NO_MAIL))
+    start_transaction_without_mail(children, mta_sends_rcpt);
   if (step == MM_COMMAND_MAIL) {
     mm_message_free(children->message);
     children->message = NULL;
@@ -460,7 +495,17 @@ on_failed(gpointer user_data, const GError *error)
   }
   if (child->waiting) {
     child->waiting = FALSE;
+    /* The fallback is the child's answer: in evaluation mode it never reaches the MTA. */
+    fallback = mm_child_evaluated_status(child, fallback);
     child->step_status = fallback;
+    if (fallback == MM_STATUS_DISCARD &&
+        (children->step == MM_COMMAND_CONNECT || children->step == MM_COMMAND_HELO ||
+         children->step == MM_COMMAND_UNKNOWN) && !children->transaction_started) {
+      /* Discard means nothing before a message (MTAs refuse it there): it applies to the
+       * session's messages instead, as when a child fails at negotiation. */
+      child->step_status = MM_STATUS_NOT_CHANGED;
+      children->discard_session = TRUE;
+    }
     step_reply_arrived(children);
   }
 }

@@ -32,6 +32,9 @@ struct MmClientSession {
   MmOption offer;
   MmOption option;
   char awaiting; /* the command whose reply we wait for, or 0 */
+  /* ABORT went out while a reply was due: the child answers that command before it reads
+   * the ABORT (libmilter does), so its next verdict and edits belong to the old command. */
+  gboolean stale_reply;
   char *deferred_failure; /* a failure found inside mm_client_session_negotiate */
   guint deferred_source;
 };
@@ -281,6 +284,13 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
          error->message);
     return;
   }
+  if (session->stale_reply && code != MM_REPLY_NEGOTIATE) {
+    /* The late answer to an aborted command: dropped, edits and progress included. */
+    if (status_of_reply(code) != MM_STATUS_NOT_CHANGED || code == MM_REPLY_REPLY_CODE ||
+        code == MM_REPLY_CONNECTION_FAIL || code == MM_REPLY_SHUTDOWN)
+      session->stale_reply = FALSE;
+    return;
+  }
   if (session->awaiting == 0) {
     fail(session, MM_CLIENT_SESSION_ERROR_PROTOCOL, "sent '%c' (%s) when no reply was due", code,
          mm_reply_name(code) ? mm_reply_name(code) : "unknown");
@@ -412,6 +422,8 @@ mm_client_session_abort(MmClientSession *session)
 {
   if (session->state != STATE_READY)
     return;
+  if (session->awaiting)
+    session->stale_reply = TRUE;
   session->awaiting = 0;
   mm_connection_set_timeout(session->connection, 0);
   mm_command_encode_simple(mm_connection_output(session->connection), MM_COMMAND_ABORT);

@@ -421,7 +421,7 @@ void
 mm_message_child_failed(MmChildren *children, MmChild *child)
 {
   MmMessage *message = children->message;
-  MmStatus fallback = child->milter->fallback_status;
+  MmStatus fallback = mm_child_evaluated_status(child, child->milter->fallback_status);
   if (fallback > MM_STATUS_ACCEPT)
     set_verdict(children, fallback, NULL);
   else
@@ -445,10 +445,14 @@ answer_after_verdict(MmChildren *children, char item)
   if (children->transaction_verdict == MM_STATUS_NOT_CHANGED || children->message)
     return FALSE;
   if (item == MM_COMMAND_END_OF_MESSAGE) {
+    /* The transaction is over: what follows (the next MAIL, or RCPT from an MTA that sends
+     * no MAIL) starts a new one. */
+    MmStatus verdict = children->transaction_verdict;
+    children->transaction_verdict = MM_STATUS_NOT_CHANGED;
+    children->transaction_started = FALSE;
     g_autoptr(GPtrArray) none = g_ptr_array_new();
     MmMessageEdits edits = {.header_operations = none};
-    children->handlers->message_ended(children->user_data, &edits,
-                                      children->transaction_verdict, NULL);
+    children->handlers->message_ended(children->user_data, &edits, verdict, NULL);
   } else {
     children->handlers->replied(children->user_data, children->transaction_verdict, NULL);
   }

@@ -351,6 +351,10 @@ process(MmServerSession *session, char code, const guint8 *data, gsize length)
     end_session(session, "undecodable packet");
     return;
   }
+  /* An MTA that agreed not to send MAIL starts the transaction with what follows it. */
+  if ((session->state == STATE_NEGOTIATED || session->state == STATE_CONNECTED) &&
+      (session->agreed.steps & MM_STEP_NO_MAIL) && strchr("RTLNBE", code) != NULL)
+    session->state = STATE_MAIL;
   if (strchr(accepted_commands[session->state], code) == NULL) {
     out_of_order(session, code);
     return;
