@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "ruby-config.h"
+#include "ruby-conditions.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -571,6 +572,11 @@ mm_ruby_config_load(const char *const *config_dirs, GError **error)
   RB_GC_GUARD(exported);
   if (config == NULL)
     return NULL;
+  /* The applicable conditions' engine lives as long as the configuration. */
+  if (!mm_ruby_conditions_attach(config, configuration, error)) {
+    mm_config_unref(config);
+    return NULL;
+  }
   last_configuration = configuration;
   RB_GC_GUARD(configuration);
   return config;
@@ -624,4 +630,11 @@ mm_ruby_fork(GError **error)
     return -1;
   }
   return (pid_t)FIX2LONG(result);
+}
+
+/* mm_ruby_protect - ruby_call for the other binding modules (ruby-conditions.c) */
+gboolean
+mm_ruby_protect(VALUE (*func)(VALUE), VALUE data, VALUE *result, GError **error)
+{
+  return ruby_call(func, (void *)data, result, MM_RUBY_ERROR_CONFIG, error);
 }
