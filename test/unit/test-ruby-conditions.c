@@ -563,15 +563,22 @@ test_restrict_accounts(void)
   run_end(&run);
 
   g_autofree char *generic = g_strconcat(
-    a, "restrict_accounts_generic(condition_name: \"Local\") do |context, recipient|\n"
-       "  recipient.end_with?(\"@local.example>\")\n"
-       "end\n", NULL);
+    a, b, "restrict_accounts_generic(condition_name: \"Local\", milters: [\"clamav\"]) "
+          "do |context, recipient|\n"
+          "  recipient.end_with?(\"@local.example>\")\n"
+          "end\n"
+          "restrict_accounts_by_list(\"x@far.example\", {:milters => [\"other\"]})\n", NULL);
   run_begin(&run, generic);
   g_assert_cmpint(envelope(&run, "clamav", MM_STOPPER_ENVELOPE_RECIPIENT,
                            "<x@local.example>"), ==, MM_APPLICABLE_APPLY);
   g_assert_cmpint(envelope(&run, "clamav", MM_STOPPER_ENVELOPE_RECIPIENT, "<x@far.example>"),
                   ==, MM_APPLICABLE_STOP);
   g_assert_cmpint(bare(&run, "clamav", MM_STOPPER_DATA), ==, MM_APPLICABLE_STOP);
+  /* 2.3's braced options Hash still names the milters. */
+  g_assert_cmpint(envelope(&run, "other", MM_STOPPER_ENVELOPE_RECIPIENT, "<x@far.example>"),
+                  ==, MM_APPLICABLE_APPLY);
+  g_assert_cmpint(envelope(&run, "other", MM_STOPPER_ENVELOPE_RECIPIENT, "<y@far.example>"),
+                  ==, MM_APPLICABLE_STOP);
   run_end(&run);
 }
 

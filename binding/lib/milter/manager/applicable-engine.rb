@@ -139,6 +139,8 @@ module Milter
       # restrict_accounts_by_list - restrict_accounts_generic for accounts given as
       # strings (the whole address, case ignored) or anything with ===
       def restrict_accounts_by_list(*accounts, **options)
+        # 2.3 files may pass the options as a braced Hash, which Ruby 3 keeps positional.
+        options = accounts.pop.merge(options) if accounts.last.is_a?(Hash)
         options[:condition_name] ||= "Restrict Accounts by List: #{accounts.inspect}"
         restrict_accounts_generic(options) do |_context, recipient|
           address = recipient.to_s.strip.delete_prefix("<").delete_suffix(">")
