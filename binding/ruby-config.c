@@ -6,6 +6,7 @@
 
 #include "ruby-config.h"
 #include "log.h"
+#include "ruby-conditions.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -187,13 +188,16 @@ save_signals(SavedSignals *saved)
   pthread_sigmask(SIG_SETMASK, NULL, &saved->mask);
 }
 
-/* restore_signals - undo Ruby's handlers; SIGVTALRM stays Ruby's: its threads use it to
- * interrupt each other's blocking calls, and no one else sends it */
+/* restore_signals - undo Ruby's handlers, but for two it needs: SIGVTALRM (its threads
+ * interrupt each other's blocking calls with it) and SIGCHLD (Ruby 3.1 waits for it to reap a
+ * `command` or system() child: without its handler a configuration running one never loads).
+ * So the daemon must not install a SIGCHLD handler of its own (GLib child watches do). */
 static void
 restore_signals(const SavedSignals *saved)
 {
   for (int signo = 1; signo < NSIG; signo++) {
-    if (!saved->saved[signo] || signo == SIGVTALRM || signo == SIGKILL || signo == SIGSTOP)
+    if (!saved->saved[signo] || signo == SIGVTALRM || signo == SIGCHLD || signo == SIGKILL ||
+        signo == SIGSTOP)
       continue;
     sigaction(signo, &saved->actions[signo], NULL);
   }
@@ -602,6 +606,11 @@ mm_ruby_config_load(const char *const *config_dirs, GError **error)
   RB_GC_GUARD(exported);
   if (config == NULL)
     return NULL;
+  /* The applicable conditions' engine lives as long as the configuration. */
+  if (!mm_ruby_conditions_attach(config, configuration, error)) {
+    mm_config_unref(config);
+    return NULL;
+  }
   last_configuration = configuration;
   RB_GC_GUARD(configuration);
   return config;
@@ -655,4 +664,11 @@ mm_ruby_fork(GError **error)
     return -1;
   }
   return (pid_t)FIX2LONG(result);
+}
+
+/* mm_ruby_protect - ruby_call for the other binding modules (ruby-conditions.c) */
+gboolean
+mm_ruby_protect(VALUE (*func)(VALUE), VALUE data, VALUE *result, GError **error)
+{
+  return ruby_call(func, (void *)data, result, MM_RUBY_ERROR_CONFIG, error);
 }

@@ -10,6 +10,7 @@ require "milter/manager/section"
 require "milter/manager/milter-loader"
 require "milter/manager/configuration-loader"
 require "milter/manager/configuration-dumper"
+require "milter/manager/applicable-engine"
 
 module Milter
   module Manager
@@ -25,6 +26,8 @@ module Milter
       loader = ConfigurationLoader.new(configuration)
       begin
         loader.load_file(file)
+        # Policies name milters that may be defined after them.
+        loader.apply_policies
       rescue Exception => error # rubocop:disable Lint/RescueException
         raise configuration_error(configuration, error)
       end

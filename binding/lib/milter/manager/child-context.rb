@@ -1,0 +1,152 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# child-context.rb: what a stopper's context argument is: one child milter as seen from one
+# MTA session (macros, its last status, its siblings), and the per-session state behind it.
+
+module Milter
+  module Manager
+    # The state of one MTA session for the conditions: a context per child and the DNSBL
+    # answers. SESSION is the daemon's view of the MTA session (the C engine passes an
+    # object usable only while a stopper runs; tests pass a plain Ruby object).
+    class ApplicableSession
+      attr_reader :session
+      attr_accessor :dnsbl_results
+
+      def initialize(session)
+        @session = session
+        @contexts = {}
+        @dnsbl_results = nil
+      end
+
+      # context - the context of the child NAME, made on first use
+      def context(name)
+        @contexts[name] ||= ChildContext.new(self, name)
+      end
+
+      # transaction_end - forget every child's mail_transaction_shelf
+      def transaction_end
+        @contexts.each_value(&:clear_mail_transaction_shelf)
+      end
+    end
+
+    # The siblings of a context: children["clamav-milter"].
+    class ChildContexts
+      def initialize(session)
+        @session = session
+      end
+
+      def [](name)
+        @session.context(name.to_s)
+      end
+    end
+
+    class ChildContext
+      attr_reader :name
+
+      def initialize(applicable_session, name)
+        @applicable_session = applicable_session
+        @name = name
+        @set_macros = {}
+        @mail_transaction_shelf = {}
+      end
+
+      def inspect
+        "#<#{self.class.name} #{@name}>"
+      end
+
+      # [] - a macro the MTA sent, or one a condition set for this child; "{name}" or "name"
+      def [](macro)
+        name = ChildContext.normalize_macro(macro)
+        return @set_macros[name] if @set_macros.key?(name)
+        session.lookup_macro(name)
+      end
+
+      # []= - send this child NAME=VALUE with its next commands
+      def []=(macro, value)
+        name = ChildContext.normalize_macro(macro)
+        value = value.to_s
+        session.set_macro(@name, name, value)
+        @set_macros[name] = value
+      end
+
+      # normalize_macro - the name without braces: "{auth_type}" and "auth_type" are one
+      def self.normalize_macro(macro)
+        name = macro.to_s
+        name = name[1..-2] if name.start_with?("{") && name.end_with?("}")
+        name
+      end
+
+      # status - the child's last answer in this session ("accept", ... or "not-changed")
+      def status
+        session.child_status(@name)
+      end
+
+      def reject?
+        status == "reject"
+      end
+
+      def temporary_failure?
+        status == "temporary-failure"
+      end
+
+      def accept?
+        status == "accept"
+      end
+
+      def discard?
+        status == "discard"
+      end
+
+      def quitted?
+        session.child_quitted?(@name)
+      end
+
+      # children - the other children of this MTA session, by name
+      def children
+        ChildContexts.new(@applicable_session)
+      end
+
+      def n_processing_sessions
+        session.n_processing_sessions
+      end
+
+      # postfix? - the MTA says it is Postfix in macro v
+      def postfix?
+        self["v"].to_s.include?("Postfix")
+      end
+
+      # authenticated? - the client used SMTP AUTH
+      def authenticated?
+        !(self["auth_type"].to_s.empty? && self["auth_authen"].to_s.empty?)
+      end
+
+      # mail_transaction_shelf - a Hash kept until the end of the message
+      attr_reader :mail_transaction_shelf
+
+      def clear_mail_transaction_shelf
+        @mail_transaction_shelf.clear
+      end
+
+      # dnsbl_results - {service => [addresses]} from the lookups made at CONNECT (nil:
+      # none made, e.g. not IPv4)
+      def dnsbl_results
+        @applicable_session.dnsbl_results
+      end
+
+      # dnsbl_listed? - whether SERVICE (default any) listed the client with an expected
+      # answer
+      def dnsbl_listed?(service = nil)
+        results = dnsbl_results
+        return false if results.nil?
+        results.any? do |domain, listed|
+          (service.nil? || domain == service) && listed
+        end
+      end
+
+      private
+
+      def session
+        @applicable_session.session
+      end
+    end
+  end
+end
