@@ -13,7 +13,7 @@
 
 /* Signals Ruby installs handlers for, with their dispositions before it started. */
 static const int watched_signals[] = { SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGPIPE, SIGALRM,
-                                       SIGUSR1, SIGCHLD };
+                                       SIGUSR1 };
 static struct sigaction watched_before[G_N_ELEMENTS(watched_signals)];
 static gboolean usr2_handled = FALSE;
 
@@ -111,6 +111,9 @@ test_signals(void)
   }
   g_assert_cmpint(sigaction(SIGHUP, NULL, &now), ==, 0);
   g_assert_true(now.sa_handler == SIG_DFL || now.sa_handler == SIG_IGN);
+  /* SIGCHLD stays Ruby's: it reaps the children of `command` with it. */
+  g_assert_cmpint(sigaction(SIGCHLD, NULL, &now), ==, 0);
+  g_assert_true(now.sa_handler != SIG_DFL && now.sa_handler != SIG_IGN);
   g_assert_cmpint(sigaction(SIGUSR2, NULL, &now), ==, 0);
   g_assert_true(now.sa_handler == on_usr2);
   raise(SIGUSR2);
@@ -741,6 +744,23 @@ test_fork(void)
   g_assert_cmpint(WEXITSTATUS(status), ==, 7);
 }
 
+/* test_command_in_config - a configuration that runs a command loads: Ruby reaps the child
+ * on SIGCHLD, so its handler must survive mm_ruby_init (it once did not, and this hung) */
+static void
+test_command_in_config(void)
+{
+  g_autofree char *dir = temp_config("milter-manager.conf",
+                                     "manager.pid_file = `echo /tmp/from-command.pid`.strip\n",
+                                     NULL);
+  g_autoptr(GError) error = NULL;
+  alarm(20); /* a hang fails the test instead of stalling the suite */
+  g_autoptr(MmConfig) config = load_dir(dir, &error);
+  alarm(0);
+  g_assert_no_error(error);
+  g_assert_cmpstr(config->pid_file, ==, "/tmp/from-command.pid");
+  remove_tree(dir);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -759,6 +779,7 @@ main(int argc, char **argv)
     g_error("mm_ruby_init: %s", error->message);
 
   g_test_add_func("/ruby-config/signals", test_signals);
+  g_test_add_func("/ruby-config/command-in-config", test_command_in_config);
   g_test_add_func("/ruby-config/typical", test_typical);
   g_test_add_func("/ruby-config/defaults", test_defaults);
   g_test_add_func("/ruby-config/milter-defaults", test_milter_defaults);
