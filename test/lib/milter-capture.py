@@ -10,6 +10,9 @@ whole packet (4-byte length included) to the output file as lowercase hex, one p
 "> 0000000d4f..." for MTA->milter, "< ..." for milter->MTA.  Lines starting with "#" are
 comments.  A packet is logged before its last byte is forwarded, so the order of lines is
 the order in which the peers saw the packets.
+
+"milter-capture.py --decode FILE" prints a capture with command names, for humans;
+"milter-capture.py --check FILE..." validates the format and exits 1 on a problem.
 """
 import argparse
 import os
@@ -109,8 +112,77 @@ def relay(mta, milter_spec, log, number):
     milter.close()
 
 
+MTA_NAMES = {"O": "OPTNEG", "C": "CONNECT", "H": "HELO", "M": "MAIL", "R": "RCPT", "T": "DATA",
+             "L": "HEADER", "N": "EOH", "B": "BODY", "E": "EOM", "A": "ABORT", "Q": "QUIT",
+             "K": "QUIT_NC", "U": "UNKNOWN", "D": "MACRO"}
+MILTER_NAMES = {"O": "OPTNEG", "c": "CONTINUE", "a": "ACCEPT", "r": "REJECT", "t": "TEMPFAIL",
+                "d": "DISCARD", "s": "SKIP", "y": "REPLYCODE", "h": "ADDHEADER", "i": "INSHEADER",
+                "m": "CHGHEADER", "b": "REPLBODY", "+": "ADDRCPT", "2": "ADDRCPT_PAR",
+                "-": "DELRCPT", "e": "CHGFROM", "q": "QUARANTINE", "p": "PROGRESS",
+                "f": "CONN_FAIL", "4": "SHUTDOWN", "l": "SETSYMLIST"}
+
+
+def decode(path):
+    """decode - print a capture file one packet per line with command names (for humans)"""
+    with open(path, encoding="ascii") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if not line or line.startswith("#"):
+                continue
+            mark, _, text = line.partition(" ")
+            packet = bytes.fromhex(text)
+            code = chr(packet[4])
+            names = MTA_NAMES if mark == ">" else MILTER_NAMES
+            data = packet[5:]
+            shown = repr(data[:120]) + ("..." if len(data) > 120 else "")
+            print(f"{mark} {names.get(code, '?' + code):<11} {len(data):6d} {shown}")
+
+
+def check(path):
+    """check - validate a capture file's format; return a list of problems (empty: fine)"""
+    problems = []
+    packets = 0
+    with open(path, encoding="ascii") as f:
+        lines = f.read().split("\n")
+    if not lines or not lines[0].startswith("# "):
+        problems.append(f"{path}: does not open with a '# ' comment saying what it is")
+    for number, line in enumerate(lines, 1):
+        if not line or line.startswith("#"):
+            continue
+        mark, _, text = line.partition(" ")
+        where = f"{path}:{number}"
+        if mark not in ("<", ">") or not text or text != text.lower() or " " in text:
+            problems.append(f"{where}: not '> HEX' or '< HEX' in lowercase without spaces")
+            continue
+        try:
+            packet = bytes.fromhex(text)
+        except ValueError:
+            problems.append(f"{where}: bad hex")
+            continue
+        if len(packet) < 5 or struct.unpack(">I", packet[:4])[0] != len(packet) - 4:
+            problems.append(f"{where}: length prefix does not match the packet")
+            continue
+        names = MTA_NAMES if mark == ">" else MILTER_NAMES
+        if chr(packet[4]) not in names:
+            problems.append(f"{where}: unknown command code {chr(packet[4])!r}")
+        if packets == 0 and (mark != ">" or packet[4:5] != b"O"):
+            problems.append(f"{where}: the first packet is not the MTA's OPTNEG")
+        packets += 1
+    if packets == 0:
+        problems.append(f"{path}: no packets")
+    return problems
+
+
 def main():
     """main - listen, relay connections until SIGTERM or --sessions are done"""
+    if len(sys.argv) == 3 and sys.argv[1] == "--decode":
+        decode(sys.argv[2])
+        return 0
+    if len(sys.argv) >= 3 and sys.argv[1] == "--check":
+        problems = [p for path in sys.argv[2:] for p in check(path)]
+        for problem in problems:
+            print(problem)
+        return 1 if problems else 0
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--listen", required=True, help="UNIX socket path the MTA connects to")

@@ -647,9 +647,9 @@ sm_parse_edit(int option, const char *arg)
     {
       char *index = sm_split_at(tail, &tail2);
       edit->index = (int)sm_parse_number("--change-header", index);
+      edit->value = strdup(tail2);
       free(index);
     }
-    edit->value = tail2;
     break;
   case OPT_REPLACE_BODY:
     edit = sm_edit_add(SM_EDIT_REPLACE_BODY);
