@@ -8,6 +8,8 @@
 . "$top_srcdir/test/lib/tap.sh"
 . "$top_srcdir/test/lib/postfix.sh"
 . "$top_srcdir/test/peers/peers.sh"
+# A test killed by a signal still stops its servers (the EXIT trap runs on exit).
+trap 'exit 143' TERM INT
 
 SMTP_CLIENT="/usr/bin/python3 $top_srcdir/test/lib/smtp-client.py"
 

@@ -5,7 +5,7 @@
 : "${top_srcdir:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${top_builddir:=$top_srcdir/_build}"
 PEERS_SCRIPTED_MILTER=${PEERS_SCRIPTED_MILTER:-$top_builddir/test/peers/scripted-milter}
-PEERS_PYTHON=/usr/bin/python3   # the python3 first on PATH may lack the Milter module
+PEERS_PYTHON=${PEERS_PYTHON:-/usr/bin/python3}   # the python3 first on PATH may lack Milter
 PEERS_DIR_PY=$top_srcdir/test/peers
 PEERS_WAIT_TENTHS=${PEERS_WAIT_TENTHS:-100}
 peers_pids=""

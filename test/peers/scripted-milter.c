@@ -229,7 +229,6 @@ sm_split_at(const char *text, char **tail)
   return copy;
 }
 
-/* sm_record - append one line "WHAT [fields] macro NAME=VALUE..." to the --record file */
 static void sm_record(SMFICTX *ctx, const char *what, const char *format, ...)
   __attribute__((format(printf, 3, 4)));
 
@@ -269,6 +268,7 @@ sm_record_macro(SMFICTX *ctx, char *buf, size_t used, size_t size, const char *n
   return sm_escape_into(buf, used, size, value, strlen(value));
 }
 
+/* sm_record - append one line "WHAT [fields] macro NAME=VALUE..." to the --record file */
 static void
 sm_record(SMFICTX *ctx, const char *what, const char *format, ...)
 {
@@ -301,7 +301,7 @@ sm_record(SMFICTX *ctx, const char *what, const char *format, ...)
   free(buf);
 }
 
-/* sm_field - " KEY=VALUE" escaped, in a static-free per-call buffer the caller frees */
+/* sm_field - " KEY=VALUE" escaped, in a new buffer the caller frees */
 static char *
 sm_field(const char *key, const char *value, size_t length)
 {
