@@ -15,6 +15,7 @@ usage: bench/run.sh [options]   (from a build tree: `make bench`, or top_builddi
   --concurrency LIST    concurrent sessions (default "1 50 1000")
   --workers LIST        manager.n_workers values tried for --workers-children (default "0 2")
   --workers-children L  child counts that also run with workers > 0 (default "3")
+  --warmup S            seconds of unmeasured sessions before each cell (default 0.5)
   --tsv FILE            also write the rows, tab-separated, to FILE
 Build without --enable-asan for figures worth keeping: the table says when ASan is in.
 EOF
@@ -28,10 +29,12 @@ concurrencies="1 50 1000"
 workers_list="0 2"
 workers_children="3"
 tsv=""
+warmup=0.5
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) sessions=100; duration=0; children_list="0 1"; bodies="1024"; concurrencies="2"
-             workers_list="0"; shift ;;
+             workers_list="0"; warmup=0; shift ;;
+    --warmup) warmup=$2; shift 2 ;;
     --duration) duration=$2; sessions=0; shift 2 ;;
     --sessions) sessions=$2; duration=0; shift 2 ;;
     --children) children_list=$2; shift 2 ;;
@@ -205,6 +208,10 @@ for n in $children_list; do
           start_daemon "$workers"
           watched=$(tree_pids "$daemon_pid")
           spec="unix:$tmp/mm.sock"
+        fi
+        # A first burst settles thread pools, allocators and CPU frequency; it is not counted.
+        if [ "$warmup" != 0 ]; then
+          "$load_gen" -s "$spec" -b "$body" -c "$conc" -d "$warmup" >/dev/null 2>>"$tmp/load.err"
         fi
         # shellcheck disable=SC2086
         mm_before=$(cpu_ticks $watched)
