@@ -29,6 +29,7 @@
 #include "src/daemon-options.h"
 #include "src/pid-file.h"
 #include "src/privilege.h"
+#include "src/workers.h"
 
 /* The byte the detached process sends its waiting parent once it serves. */
 #define MM_DAEMON_READY_BYTE 'R'
@@ -322,7 +323,10 @@ listen_on(Daemon *daemon, GError **error)
     .unix_socket_mode = daemon->config->unix_socket_mode,
     .unix_socket_group = group != NULL && *group != '\0' ? group : NULL,
     .remove_unix_socket_on_create = daemon->config->remove_unix_socket_on_create,
-    .remove_unix_socket_on_close = daemon->config->remove_unix_socket_on_close,
+    /* With workers, each process holds the listener: only the master may remove the
+     * socket file, which workers.c does once they have all stopped. */
+    .remove_unix_socket_on_close = daemon->config->remove_unix_socket_on_close &&
+                                   daemon->config->n_workers == 0,
   };
   daemon->listener = mm_listener_new(spec, &options, error);
   return daemon->listener != NULL;
@@ -566,6 +570,27 @@ log_glib(const char *domain, GLogLevelFlags flags, const char *message, gpointer
   mm_log(level, "[%s] %s", domain != NULL ? domain : "glib", message);
 }
 
+/* become_master_or_worker - manager.n_workers: this process becomes the master of worker
+ * processes sharing the listener (workers.c). TRUE in a worker, which then serves as a
+ * single process would but leaves the pid file to the master; FALSE in the master once the
+ * workers have stopped, or with an error. */
+static gboolean
+become_master_or_worker(Daemon *daemon, GError **error)
+{
+  report_ready(daemon);
+  MmWorkersOptions options = {
+    .n_workers = daemon->config->n_workers,
+    .listen_fd = mm_listener_get_fd(daemon->listener),
+    .remove_socket_file = daemon->config->remove_unix_socket_on_close,
+    .stop_timeout_seconds = MM_DAEMON_STOP_TIMEOUT_SECONDS,
+  };
+  gboolean is_worker = FALSE;
+  if (!mm_workers_run(&options, &is_worker, error) || !is_worker)
+    return FALSE;
+  g_clear_pointer(&daemon->pid_file, g_free);
+  return TRUE;
+}
+
 /* serve - from a loaded configuration to the end of the main loop */
 static int
 serve(Daemon *daemon)
@@ -603,11 +628,17 @@ serve(Daemon *daemon)
     daemon->pid_file = g_strdup(pid_file);
   }
 
+  if (daemon->config->n_workers > 0 && !become_master_or_worker(daemon, &error)) {
+    if (error != NULL)
+      return fatal(daemon, "%s", error->message);
+    return 0; /* the master, after its workers stopped */
+  }
+
   daemon->loop = g_main_loop_new(NULL, FALSE);
-  daemon->signal_ids[0] = g_unix_signal_add(SIGHUP, on_sighup, daemon);
-  daemon->signal_ids[1] = g_unix_signal_add(SIGUSR1, on_sigusr1, daemon);
-  daemon->signal_ids[2] = g_unix_signal_add(SIGTERM, on_sigterm, daemon);
-  daemon->signal_ids[3] = g_unix_signal_add(SIGINT, on_sigint, daemon);
+  daemon->signal_ids[0] = mm_workers_signal_add(SIGHUP, on_sighup, daemon);
+  daemon->signal_ids[1] = mm_workers_signal_add(SIGUSR1, on_sigusr1, daemon);
+  daemon->signal_ids[2] = mm_workers_signal_add(SIGTERM, on_sigterm, daemon);
+  daemon->signal_ids[3] = mm_workers_signal_add(SIGINT, on_sigint, daemon);
   daemon->proxy = mm_proxy_new(daemon->config);
   mm_proxy_set_session_ended_func(daemon->proxy, on_session_ended, daemon);
   daemon->accepting = TRUE;

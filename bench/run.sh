@@ -1,0 +1,264 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# bench/run.sh: the one-command benchmark: starts libmilter children, the daemon and the load
+# generator for each cell of the matrix and prints one table (see doc/performance.md).
+set -u
+
+usage() {
+  cat <<'EOF'
+usage: bench/run.sh [options]   (from a build tree: `make bench`, or top_builddir=DIR bench/run.sh)
+  --quick               one tiny cell per row (floor and 1 child, 1 KB, concurrency 2, 100 sessions)
+  --duration S          seconds each cell starts sessions for (default 3)
+  --sessions N          a fixed number of sessions per cell instead of a duration
+  --children LIST       child counts; 0 is the floor, straight to one child (default "0 1 3 5")
+  --bodies LIST         body sizes in bytes (default "1024 1048576")
+  --concurrency LIST    concurrent sessions (default "1 50 1000")
+  --workers LIST        manager.n_workers values tried for --workers-children (default "0 2")
+  --workers-children L  child counts that also run with workers > 0 (default "3")
+  --warmup S            seconds of unmeasured sessions before each cell (default 0.5)
+  --tsv FILE            also write the rows, tab-separated, to FILE
+Build without --enable-asan for figures worth keeping: the table says when ASan is in.
+EOF
+}
+
+duration=3
+sessions=0
+children_list="0 1 3 5"
+bodies="1024 1048576"
+concurrencies="1 50 1000"
+workers_list="0 2"
+workers_children="3"
+tsv=""
+warmup=0.5
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) sessions=100; duration=0; children_list="0 1"; bodies="1024"; concurrencies="2"
+             workers_list="0"; warmup=0; shift ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --duration) duration=$2; sessions=0; shift 2 ;;
+    --sessions) sessions=$2; duration=0; shift 2 ;;
+    --children) children_list=$2; shift 2 ;;
+    --bodies) bodies=$2; shift 2 ;;
+    --concurrency) concurrencies=$2; shift 2 ;;
+    --workers) workers_list=$2; shift 2 ;;
+    --workers-children) workers_children=$2; shift 2 ;;
+    --tsv) tsv=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(dirname "$here")}
+top_builddir=${top_builddir:-$top_srcdir/_build}
+export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
+mm="$top_builddir/src/milter-manager"
+load_gen="$top_builddir/bench/mta-load"
+continue_milter="$top_builddir/bench/continue-milter"
+header_milter="$top_builddir/bench/header-milter"
+for program in "$mm" "$load_gen" "$continue_milter" "$header_milter"; do
+  if [ ! -x "$program" ]; then
+    echo "bench/run.sh: $program is not built (make -C $top_builddir check_PROGRAMS or make bench)" >&2
+    exit 2
+  fi
+done
+
+# 1,000 sessions through 5 children need some 6,000 descriptors in the daemon.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+clock_ticks=$(getconf CLK_TCK)
+if [ "$(id -u)" = 0 ]; then user_option="-u $(id -un)"; else user_option=""; fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mm-bench.XXXXXX")
+pids=""
+cleanup() {
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+  sleep 0.2
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_socket PATH - until something listens on PATH (at most 10 s)
+wait_socket() {
+  for _ in $(seq 100); do
+    [ -S "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "bench/run.sh: nothing listens on $1" >&2
+  return 1
+}
+
+# tree_pids PID - PID and its children (workers)
+tree_pids() {
+  echo "$1"
+  cat "/proc/$1/task/$1/children" 2>/dev/null
+}
+
+# cpu_ticks PIDS... - user + system clock ticks of the processes
+cpu_ticks() {
+  local total=0 pid fields
+  for pid in "$@"; do
+    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    set -- $fields
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
+}
+
+# peak_rss_kb PIDS... - the sum of their peak resident set sizes
+peak_rss_kb() {
+  local total=0 pid kb
+  for pid in "$@"; do
+    kb=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
+    total=$((total + ${kb:-0}))
+  done
+  echo "$total"
+}
+
+# start_children N - N libmilter children (the last one adds a header when N > 1)
+child_pids=""
+child_specs=()
+start_children() {
+  local n=$1 count=$1 i program
+  [ "$n" = 0 ] && count=1
+  stop_children
+  child_specs=()
+  for i in $(seq "$count"); do
+    program=$continue_milter
+    [ "$n" -gt 1 ] && [ "$i" = "$n" ] && program=$header_milter
+    "$program" -s "unix:$tmp/child$i.sock" 2>>"$tmp/children.log" &
+    child_pids="$child_pids $!"
+    pids="$pids $!"
+    child_specs+=("unix:$tmp/child$i.sock")
+  done
+  for i in $(seq "$count"); do wait_socket "$tmp/child$i.sock" || exit 1; done
+}
+stop_children() {
+  local pid
+  for pid in $child_pids; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $child_pids; do wait "$pid" 2>/dev/null; done
+  child_pids=""
+  rm -f "$tmp"/child*.sock
+}
+
+# start_daemon WORKERS - the daemon over the running children
+daemon_pid=""
+start_daemon() {
+  local workers=$1 i
+  mkdir -p "$tmp/conf"
+  {
+    echo "manager.connection_spec = \"unix:$tmp/mm.sock\""
+    echo "manager.pid_file = nil"
+    echo "manager.n_workers = $workers"
+    for i in "${!child_specs[@]}"; do
+      echo "define_milter(\"child$((i + 1))\") {|milter| milter.connection_spec = \"${child_specs[$i]}\"}"
+    done
+  } >"$tmp/conf/milter-manager.conf"
+  rm -f "$tmp/mm.sock"
+  # shellcheck disable=SC2086
+  "$mm" -c "$tmp/conf" --no-daemon $user_option --log-level="critical|error" \
+    --log-path="$tmp/daemon.log" 2>>"$tmp/daemon.err" &
+  daemon_pid=$!
+  pids="$pids $daemon_pid"
+  wait_socket "$tmp/mm.sock" || { cat "$tmp/daemon.err" >&2; exit 1; }
+  # Workers accept from the same socket: give them a moment to enter their loops.
+  [ "$workers" -gt 0 ] && sleep 0.5
+}
+stop_daemon() {
+  kill -TERM "$daemon_pid" 2>/dev/null
+  wait "$daemon_pid" 2>/dev/null
+  daemon_pid=""
+}
+
+# run_load SPEC BODY CONCURRENCY - one load generator run; prints its result line
+run_load() {
+  local args=(-s "$1" -b "$2" -c "$3")
+  if [ "$sessions" -gt 0 ]; then args+=(-n "$sessions"); else args+=(-d "$duration"); fi
+  "$load_gen" "${args[@]}" 2>>"$tmp/load.err"
+}
+
+# field LINE NAME - the value of NAME=VALUE in LINE
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+asan=""
+grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null &&
+  asan=" (ASan build: figures are not representative)"
+echo "# milter-manager benchmark$asan: $(nproc) cores, $(uname -r), per cell" \
+     "$([ "$sessions" -gt 0 ] && echo "$sessions sessions" || echo "${duration} s of sessions")"
+echo "# floor = mta-load straight to one continue-milter; N children = N-1 continue + 1 header"
+header=$(printf '%-8s %-7s %-7s %5s %8s %9s %9s %9s %11s %9s %11s %8s %8s' \
+  children workers body conc sessions rate/s p50_ms p99_ms mm_cpu_ms mm_rss_MB child_cpu_ms \
+  rate/flr p50/flr)
+echo "$header"
+[ -n "$tsv" ] && echo "$header" | tr -s ' ' '\t' >"$tsv"
+declare -A floor_rate floor_p50
+failed=0
+for n in $children_list; do
+  start_children "$n"
+  workers_here=0
+  case " $workers_children " in *" $n "*) [ "$n" -gt 0 ] && workers_here=$workers_list ;; esac
+  for workers in $workers_here; do
+    for body in $bodies; do
+      for conc in $concurrencies; do
+        if [ "$n" = 0 ]; then
+          watched=""
+          spec=${child_specs[0]}
+        else
+          start_daemon "$workers"
+          watched=$(tree_pids "$daemon_pid")
+          spec="unix:$tmp/mm.sock"
+        fi
+        # A first burst settles thread pools, allocators and CPU frequency; it is not counted.
+        if [ "$warmup" != 0 ]; then
+          "$load_gen" -s "$spec" -b "$body" -c "$conc" -d "$warmup" >/dev/null 2>>"$tmp/load.err"
+        fi
+        # shellcheck disable=SC2086
+        mm_before=$(cpu_ticks $watched)
+        # shellcheck disable=SC2086
+        child_before=$(cpu_ticks $child_pids)
+        line=$(run_load "$spec" "$body" "$conc") || failed=1
+        # shellcheck disable=SC2086
+        mm_after=$(cpu_ticks $watched)
+        # shellcheck disable=SC2086
+        child_after=$(cpu_ticks $child_pids)
+        # shellcheck disable=SC2086
+        rss=$(peak_rss_kb $watched)
+        [ "$n" != 0 ] && stop_daemon
+        done_sessions=$(field "$line" sessions)
+        errors=$(field "$line" errors)
+        [ "${errors:-1}" != 0 ] && failed=1
+        rate=$(field "$line" rate)
+        p50=$(field "$line" p50_ms)
+        p99=$(field "$line" p99_ms)
+        key="$body/$conc"
+        [ "$n" = 0 ] && floor_rate[$key]=$rate && floor_p50[$key]=$p50
+        row=$(awk -v n="$n" -v w="$workers" -v body="$body" -v conc="$conc" \
+          -v s="${done_sessions:-0}" -v rate="${rate:-0}" -v p50="${p50:-0}" -v p99="${p99:-0}" \
+          -v mmb="$mm_before" -v mma="$mm_after" -v cb="$child_before" -v ca="$child_after" \
+          -v hz="$clock_ticks" -v rss="$rss" -v fr="${floor_rate[$key]:-0}" \
+          -v fp="${floor_p50[$key]:-0}" '
+          function size(b) { return b >= 1048576 ? b / 1048576 "MB" : b >= 1024 ? b / 1024 "KB" : b "B" }
+          BEGIN {
+            per = s > 0 ? 1000.0 / hz / s : 0
+            mmcpu = n == 0 ? "-" : sprintf("%.3f", (mma - mmb) * per)
+            mmrss = n == 0 ? "-" : sprintf("%.1f", rss / 1024)
+            wk = n == 0 ? "-" : w
+            printf "%-8s %-7s %-7s %5d %8d %9.1f %9.3f %9.3f %11s %9s %11.3f %8s %8s\n",
+              (n == 0 ? "floor" : n), wk, size(body), conc, s, rate, p50, p99, mmcpu, mmrss,
+              (cb == "" ? 0 : (ca - cb) * per),
+              (fr > 0 ? sprintf("%.2f", rate / fr) : "-"),
+              (fp > 0 ? sprintf("%.2f", p50 / fp) : "-")
+          }')
+        echo "$row"
+        [ -n "$tsv" ] && echo "$row" | tr -s ' ' '\t' >>"$tsv"
+      done
+    done
+  done
+  stop_children
+done
+if [ -s "$tmp/load.err" ] || [ -s "$tmp/daemon.log" ]; then
+  echo "# errors reported (first lines):"
+  head -n 5 "$tmp/load.err" "$tmp/daemon.log" 2>/dev/null | sed 's/^/#   /'
+fi
+exit "$failed"

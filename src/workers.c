@@ -1,0 +1,454 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* workers.c: manager.n_workers: the master forks workers that accept on the shared listening
+ * socket, restarts dead ones (with a back-off), forwards signals, and owns the socket file. */
+
+#include "build-config.h"
+
+#include "src/workers.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libmilter-manager/log.h"
+#include "binding/ruby-config.h"
+
+G_DEFINE_QUARK(mm-workers-error-quark, mm_workers_error)
+
+typedef struct {
+  guint index;
+  GPid pid;          /* 0: not running */
+  gint64 started;    /* monotonic microseconds */
+  guint backoff_ms;  /* delay before the next restart; 0 while it lives long enough */
+  gboolean due;      /* to be forked when the master's loop returns */
+  GSource *watch;    /* child watch */
+  GSource *restart;  /* pending delayed restart */
+  struct Master *master;
+} Worker;
+
+typedef struct Master {
+  MmWorkersOptions options;
+  char *socket_path;
+  gboolean has_socket;
+  dev_t socket_device;
+  ino_t socket_inode;
+  pid_t pid;
+  GMainContext *context; /* the master's own: a worker never runs it, so nothing of it fires there */
+  GMainLoop *loop;
+  Worker *workers;
+  GSource *signals[4];
+  GSource *kill_timer;
+  gboolean stopping;
+  guint reloads;
+} Master;
+
+/* The master's state. A worker keeps it (unused) rather than finalize GLib sources whose
+ * locks another thread of the master might have held at the fork. */
+static Master *the_master;
+
+/* In a worker: set once after the fork. */
+static gboolean in_worker;
+static gboolean worker_stale_config; /* the master got SIGHUP before this worker started */
+static gboolean worker_orphaned;     /* the master died before the death signal was armed */
+/* Write ends of the worker's signal pipes, stored as fd + 1 (0: none). */
+static volatile sig_atomic_t worker_signal_fds[NSIG];
+
+/* n_alive - workers running */
+static guint
+n_alive(const Master *m)
+{
+  guint n = 0;
+  for (guint i = 0; i < m->options.n_workers; i++)
+    n += m->workers[i].pid != 0;
+  return n;
+}
+
+/* forward - send SIGNUM to every running worker */
+static void
+forward(Master *m, int signum)
+{
+  for (guint i = 0; i < m->options.n_workers; i++) {
+    if (m->workers[i].pid != 0 && kill(m->workers[i].pid, signum) != 0 && errno != ESRCH)
+      mm_warning("[workers] failed to signal worker %u (pid %ld): %s", i,
+                 (long)m->workers[i].pid, g_strerror(errno));
+  }
+}
+
+/* clear_source - destroy *SOURCE if any */
+static void
+clear_source(GSource **source)
+{
+  if (*source != NULL) {
+    g_source_destroy(*source);
+    g_source_unref(*source);
+    *source = NULL;
+  }
+}
+
+/* on_restart_due - a delayed restart is due: fork it from outside the loop */
+static gboolean
+on_restart_due(gpointer user_data)
+{
+  Worker *w = user_data;
+  g_source_unref(w->restart);
+  w->restart = NULL;
+  w->due = TRUE;
+  g_main_loop_quit(w->master->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* describe_status - "exit status N" or "signal N" */
+static char *
+describe_status(int status)
+{
+  if (WIFEXITED(status))
+    return g_strdup_printf("exit status %d", WEXITSTATUS(status));
+  if (WIFSIGNALED(status))
+    return g_strdup_printf("signal %d (%s)", WTERMSIG(status), g_strsignal(WTERMSIG(status)));
+  return g_strdup_printf("wait status %d", status);
+}
+
+/* on_worker_exited - a worker ended: restart it, after a back-off if it died young */
+static void
+on_worker_exited(GPid pid, int status, gpointer user_data)
+{
+  Worker *w = user_data;
+  Master *m = w->master;
+  g_spawn_close_pid(pid);
+  g_source_unref(w->watch);
+  w->watch = NULL;
+  w->pid = 0;
+  g_autofree char *how = describe_status(status);
+  if (m->stopping) {
+    mm_info("[workers] worker %u (pid %ld) stopped: %s", w->index, (long)pid, how);
+    if (n_alive(m) == 0)
+      g_main_loop_quit(m->loop);
+    return;
+  }
+  gint64 lived_ms = (g_get_monotonic_time() - w->started) / 1000;
+  if (lived_ms < MM_WORKERS_QUICK_DEATH_SECONDS * 1000)
+    w->backoff_ms = w->backoff_ms == 0 ? MM_WORKERS_BACKOFF_MIN_MS
+                                       : MIN(w->backoff_ms * 2, MM_WORKERS_BACKOFF_MAX_MS);
+  else
+    w->backoff_ms = 0;
+  mm_warning("[workers] worker %u (pid %ld) died (%s) after %" G_GINT64_FORMAT " ms: "
+             "restarting it%s", w->index, (long)pid, how, lived_ms,
+             w->backoff_ms > 0 ? " after a back-off" : "");
+  if (w->backoff_ms == 0) {
+    w->due = TRUE;
+    g_main_loop_quit(m->loop);
+    return;
+  }
+  w->restart = g_timeout_source_new(w->backoff_ms);
+  g_source_set_callback(w->restart, on_restart_due, w, NULL);
+  g_source_attach(w->restart, m->context);
+}
+
+/* on_kill_timer - workers outlived their stop timeout: kill them */
+static gboolean
+on_kill_timer(gpointer user_data)
+{
+  Master *m = user_data;
+  mm_warning("[workers] %u workers still running after the stop timeout: killing them",
+             n_alive(m));
+  forward(m, SIGKILL);
+  g_source_unref(m->kill_timer);
+  m->kill_timer = NULL;
+  return G_SOURCE_REMOVE;
+}
+
+/* on_stop_signal - SIGTERM/SIGINT: stop the workers (again: they stop at once) */
+static gboolean
+on_stop_signal(gpointer user_data, int signum)
+{
+  Master *m = user_data;
+  forward(m, signum);
+  if (m->stopping)
+    return G_SOURCE_CONTINUE;
+  m->stopping = TRUE;
+  mm_message("[workers] %s: stopping %u workers", signum == SIGINT ? "SIGINT" : "SIGTERM",
+             n_alive(m));
+  for (guint i = 0; i < m->options.n_workers; i++) {
+    m->workers[i].due = FALSE;
+    clear_source(&m->workers[i].restart);
+  }
+  m->kill_timer = g_timeout_source_new_seconds((guint)m->options.stop_timeout_seconds +
+                                               MM_WORKERS_KILL_GRACE_SECONDS);
+  g_source_set_callback(m->kill_timer, on_kill_timer, m, NULL);
+  g_source_attach(m->kill_timer, m->context);
+  if (n_alive(m) == 0)
+    g_main_loop_quit(m->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* on_sigterm - graceful stop */
+static gboolean
+on_sigterm(gpointer user_data)
+{
+  return on_stop_signal(user_data, SIGTERM);
+}
+
+/* on_sigint - graceful stop, as SIGTERM */
+static gboolean
+on_sigint(gpointer user_data)
+{
+  return on_stop_signal(user_data, SIGINT);
+}
+
+/* on_sighup - workers reload; workers started later reload as they start */
+static gboolean
+on_sighup(gpointer user_data)
+{
+  Master *m = user_data;
+  m->reloads++;
+  mm_message("[workers] SIGHUP: the workers reload the configuration");
+  forward(m, SIGHUP);
+  return G_SOURCE_CONTINUE;
+}
+
+/* on_sigusr1 - reopen the log file here and in the workers */
+static gboolean
+on_sigusr1(gpointer user_data)
+{
+  Master *m = user_data;
+  g_autoptr(GError) error = NULL;
+  if (!mm_log_reopen(&error))
+    mm_error("[workers] SIGUSR1: %s", error->message);
+  forward(m, SIGUSR1);
+  return G_SOURCE_CONTINUE;
+}
+
+/* add_signal - a signal source on the master's context */
+static GSource *
+add_signal(Master *m, int signum, GSourceFunc handler)
+{
+  GSource *source = g_unix_signal_source_new(signum);
+  g_source_set_callback(source, handler, m, NULL);
+  g_source_attach(source, m->context);
+  return source;
+}
+
+/* become_worker - in the freshly forked worker */
+static void
+become_worker(Master *m)
+{
+  in_worker = TRUE;
+  worker_stale_config = m->reloads > 0;
+  /* Without its master nobody would restart it or remove the socket: stop with it. */
+  prctl(PR_SET_PDEATHSIG, SIGTERM);
+  worker_orphaned = getppid() != m->pid;
+}
+
+/* master_free - the master's state, at its end (never in a worker) */
+static void
+master_free(Master *m)
+{
+  for (guint i = 0; i < m->options.n_workers; i++) {
+    clear_source(&m->workers[i].watch);
+    clear_source(&m->workers[i].restart);
+  }
+  for (guint i = 0; i < G_N_ELEMENTS(m->signals); i++)
+    clear_source(&m->signals[i]);
+  clear_source(&m->kill_timer);
+  g_main_loop_unref(m->loop);
+  g_main_context_unref(m->context);
+  g_free(m->workers);
+  g_free(m->socket_path);
+  g_free(m);
+}
+
+/* remove_socket - the master's last act: the socket file, if still the one we started with */
+static void
+remove_socket(Master *m)
+{
+  struct stat status;
+  if (!m->has_socket || stat(m->socket_path, &status) != 0)
+    return;
+  if (status.st_dev != m->socket_device || status.st_ino != m->socket_inode)
+    return;
+  if (unlink(m->socket_path) != 0)
+    mm_warning("[workers] failed to remove %s: %s", m->socket_path, g_strerror(errno));
+}
+
+/* spawn_due - fork every worker that is due; TRUE in a new worker */
+static gboolean
+spawn_due(Master *m, GError **error)
+{
+  for (guint i = 0; i < m->options.n_workers; i++) {
+    Worker *w = &m->workers[i];
+    if (!w->due)
+      continue;
+    w->due = FALSE;
+    g_autoptr(GError) fork_error = NULL;
+    pid_t pid = mm_ruby_fork(&fork_error);
+    if (pid == 0) {
+      become_worker(m);
+      return TRUE;
+    }
+    if (pid < 0) {
+      if (n_alive(m) == 0 && i == 0 && m->reloads == 0 && w->started == 0) {
+        g_set_error(error, MM_WORKERS_ERROR, MM_WORKERS_ERROR_FORK,
+                    "failed to start worker processes: %s", fork_error->message);
+        return FALSE;
+      }
+      w->backoff_ms = MIN(MAX(w->backoff_ms * 2, MM_WORKERS_BACKOFF_MIN_MS),
+                          MM_WORKERS_BACKOFF_MAX_MS);
+      mm_error("[workers] failed to start worker %u: %s; retrying in %u ms", i,
+               fork_error->message, w->backoff_ms);
+      w->restart = g_timeout_source_new(w->backoff_ms);
+      g_source_set_callback(w->restart, on_restart_due, w, NULL);
+      g_source_attach(w->restart, m->context);
+      continue;
+    }
+    w->pid = pid;
+    w->started = g_get_monotonic_time();
+    w->watch = g_child_watch_source_new(pid);
+    g_source_set_callback(w->watch, G_SOURCE_FUNC(on_worker_exited), w, NULL);
+    g_source_attach(w->watch, m->context);
+    mm_info("[workers] started worker %u: pid %ld", i, (long)pid);
+  }
+  return FALSE;
+}
+
+/* mm_workers_run - be the master until the workers stopped; returns in each worker too */
+gboolean
+mm_workers_run(const MmWorkersOptions *options, gboolean *is_worker, GError **error)
+{
+  g_return_val_if_fail(options != NULL && options->n_workers > 0, FALSE);
+  Master *m = g_new0(Master, 1);
+  the_master = m;
+  m->options = *options;
+  m->pid = getpid();
+  /* The bound path, absolute as the daemon bound it, even after a chdir("/"). */
+  struct sockaddr_un address;
+  socklen_t length = sizeof(address);
+  struct stat status;
+  if (options->remove_socket_file &&
+      getsockname(options->listen_fd, (struct sockaddr *)&address, &length) == 0 &&
+      address.sun_family == AF_UNIX && length > offsetof(struct sockaddr_un, sun_path) &&
+      address.sun_path[0] != '\0')
+    m->socket_path = g_strndup(address.sun_path, length - offsetof(struct sockaddr_un, sun_path));
+  if (m->socket_path != NULL && stat(m->socket_path, &status) == 0) {
+    m->has_socket = TRUE;
+    m->socket_device = status.st_dev;
+    m->socket_inode = status.st_ino;
+  }
+  m->context = g_main_context_new();
+  m->loop = g_main_loop_new(m->context, FALSE);
+  m->workers = g_new0(Worker, options->n_workers);
+  for (guint i = 0; i < options->n_workers; i++) {
+    m->workers[i].index = i;
+    m->workers[i].due = TRUE;
+    m->workers[i].master = m;
+  }
+  m->signals[0] = add_signal(m, SIGTERM, on_sigterm);
+  m->signals[1] = add_signal(m, SIGINT, on_sigint);
+  m->signals[2] = add_signal(m, SIGHUP, on_sighup);
+  m->signals[3] = add_signal(m, SIGUSR1, on_sigusr1);
+  mm_message("[workers] master pid %ld: starting %u workers", (long)m->pid, options->n_workers);
+  for (;;) {
+    /* Forks happen here, outside any dispatch, so a worker leaves the master's loop behind. */
+    g_autoptr(GError) spawn_error = NULL;
+    if (spawn_due(m, &spawn_error)) {
+      *is_worker = TRUE;
+      return TRUE;
+    }
+    if (spawn_error != NULL) {
+      g_propagate_error(error, g_steal_pointer(&spawn_error));
+      the_master = NULL;
+      master_free(m);
+      return FALSE;
+    }
+    if (m->stopping && n_alive(m) == 0)
+      break;
+    g_main_loop_run(m->loop);
+  }
+  mm_message("[workers] all workers stopped");
+  remove_socket(m);
+  the_master = NULL;
+  master_free(m);
+  *is_worker = FALSE;
+  return TRUE;
+}
+
+/* on_worker_signal - the worker's async-signal-safe handler: one byte down the pipe */
+static void
+on_worker_signal(int signum)
+{
+  int saved = errno;
+  int fd = (int)worker_signal_fds[signum] - 1;
+  if (fd >= 0) {
+    char byte = (char)signum;
+    ssize_t n = write(fd, &byte, 1);
+    (void)n; /* a full pipe already holds a pending wake-up */
+  }
+  errno = saved;
+}
+
+typedef struct {
+  int signum;
+  int read_fd, write_fd;
+  GSourceFunc handler;
+  gpointer user_data;
+} SignalWatch;
+
+/* on_signal_pipe - a signal arrived in the worker: drain the pipe, run the handler once */
+static gboolean
+on_signal_pipe(int fd, GIOCondition condition, gpointer user_data)
+{
+  (void)condition;
+  SignalWatch *watch = user_data;
+  char buffer[64];
+  while (read(fd, buffer, sizeof(buffer)) > 0)
+    ;
+  return watch->handler(watch->user_data);
+}
+
+/* signal_watch_free - back to the default disposition, close the pipe */
+static void
+signal_watch_free(gpointer data)
+{
+  SignalWatch *watch = data;
+  worker_signal_fds[watch->signum] = 0;
+  signal(watch->signum, SIG_DFL);
+  close(watch->read_fd);
+  close(watch->write_fd);
+  g_free(watch);
+}
+
+/* mm_workers_signal_add - GLib's signal source, or a pipe of its own in a worker */
+guint
+mm_workers_signal_add(int signum, GSourceFunc handler, gpointer user_data)
+{
+  if (!in_worker)
+    return g_unix_signal_add(signum, handler, user_data);
+  g_return_val_if_fail(signum > 0 && signum < NSIG, 0);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    mm_critical("[workers] cannot watch signal %d: pipe: %s", signum, g_strerror(errno));
+    return 0;
+  }
+  SignalWatch *watch = g_new0(SignalWatch, 1);
+  watch->signum = signum;
+  watch->read_fd = fds[0];
+  watch->write_fd = fds[1];
+  watch->handler = handler;
+  watch->user_data = user_data;
+  worker_signal_fds[signum] = fds[1] + 1;
+  struct sigaction action = {.sa_handler = on_worker_signal, .sa_flags = SA_RESTART};
+  sigemptyset(&action.sa_mask);
+  sigaction(signum, &action, NULL);
+  guint id = g_unix_fd_add_full(G_PRIORITY_DEFAULT, fds[0], G_IO_IN, on_signal_pipe, watch,
+                                signal_watch_free);
+  if ((signum == SIGHUP && worker_stale_config) || (signum == SIGTERM && worker_orphaned))
+    on_worker_signal(signum);
+  return id;
+}
