@@ -301,9 +301,6 @@ mm_daemon_options_parse(int *argc, char ***argv, GError **error)
   }
   if (!read_environment(options, error))
     return NULL;
-  if (options->n_workers > 0)
-    g_ptr_array_add(options->notes, g_strdup("--n-workers: one process serves every session "
-                                             "on one GLib main loop"));
   if (options->event_loop_backend != NULL &&
       g_ascii_strcasecmp(options->event_loop_backend, "libev") == 0)
     g_ptr_array_add(options->notes, g_strdup("--event-loop-backend=libev: the GLib main "
