@@ -3,9 +3,11 @@
  * message-phase.c (the sequential message pipeline); not installed. */
 #pragma once
 
+#include "applicable.h"
 #include "children.h"
 #include "client-session.h"
 #include "header-list.h"
+#include "monitor.h"
 
 typedef struct MmMessage MmMessage;
 
@@ -22,6 +24,14 @@ typedef struct {
   gboolean waiting;            /* a reply to the current step is due */
   MmStatus step_status;        /* its (evaluation-mapped) answer to the current step */
   char *step_reply_code;
+  MmStatus last_status;        /* its last real verdict in this session (conditions ask) */
+  char last_command;           /* the step of that verdict, for the statistics line */
+  gboolean failed;             /* it failed (timeout, protocol error, connection) */
+  gboolean stopped;            /* an applicable condition stopped it */
+  gboolean pending_stop;       /* its conditions answer later (DNS) */
+  guint32 stopper_stages;      /* 1 << MmStopperStage where its conditions have stoppers */
+  GHashTable *macro_overrides; /* macros its conditions set for it: "{name}" -> value */
+  MmMonitorChild *monitor;     /* its live statistics */
 
   /* Message phase: how far the child got through the recorded message. */
   guint header_cursor;
@@ -29,6 +39,7 @@ typedef struct {
   guint64 body_cursor;
   gboolean body_skipped;
   gboolean end_of_message_sent;
+  char message_item;           /* the message item it is working on (L N B E) */
   /* Its end-of-message edits, applied when it finishes well, dropped otherwise. */
   MmHeaderList *staged_headers;
   MmBodySpool *staged_body;
@@ -39,6 +50,10 @@ typedef struct {
 
 struct MmChildren {
   MmConfig *config;
+  guint64 tag;                 /* the MTA session's number, for log lines */
+  gint64 started_at;           /* monotonic microseconds, for elapsed times */
+  gpointer applicable_state;   /* the conditions' per-session state, or NULL */
+  GByteArray *step_packet;     /* the step's packet data, kept for children answered later */
   const MmMacros *macros;
   const MmChildrenHandlers *handlers;
   gpointer user_data;
@@ -67,6 +82,18 @@ struct MmChildren {
 MmStatus mm_child_evaluated_status(const MmChild *child, MmStatus status);
 void mm_child_log_failure(const MmChild *child, const GError *error, MmStatus fallback);
 void mm_children_abort_transaction(MmChildren *children);
+
+/* children-applicable.c, used by children.c and message-phase.c */
+void mm_children_applicable_begin(MmChildren *children);
+void mm_children_applicable_transaction_end(MmChildren *children);
+void mm_children_applicable_end(MmChildren *children);
+MmApplicableAnswer mm_child_applies(MmChild *child, MmStopperStage stage,
+                                    const MmStopperArgs *args, MmApplicableDoneFunc done);
+void mm_stopper_args_from_command(const MmCommand *command, MmStopperArgs *args,
+                                  MmStopperStage *stage);
+
+/* children.c, used by message-phase.c */
+void mm_child_note_reply(MmChild *child, char command, MmStatus status);
 
 /* message-phase.c, used by children.c */
 void mm_message_free(MmMessage *message);

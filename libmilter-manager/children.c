@@ -6,6 +6,7 @@
 #include "log.h"
 #include "negotiation.h"
 #include "protocol.h"
+#include "statistics.h"
 
 static void on_negotiated(gpointer user_data, const MmOption *option);
 static void on_replied(gpointer user_data, MmStatus status, const char *reply_code);
@@ -21,24 +22,65 @@ static const MmClientSessionHandlers child_handlers = {
   .failed = on_failed,
 };
 
-/* child_free - release one child */
+/* elapsed_seconds - since the children of the session started */
+static double
+elapsed_seconds(const MmChildren *children)
+{
+  return (double)(g_get_monotonic_time() - children->started_at) / G_USEC_PER_SEC;
+}
+
+/* log_child_end - the [statistics] line of a child's part in the session, as 2.3 writes it */
+static void
+log_child_end(const MmChild *child)
+{
+  if (!mm_log_is_enabled(MM_LOG_LEVEL_STATISTICS))
+    return;
+  MmStatisticsResult result = child->failed    ? MM_STATISTICS_RESULT_ERROR
+                              : child->stopped ? MM_STATISTICS_RESULT_STOP
+                                               : mm_statistics_result_from_status(child->last_status);
+  MmStatisticsState state = child->last_command
+                              ? mm_statistics_state_from_command(child->last_command)
+                              : MM_STATISTICS_STATE_NEGOTIATE;
+  g_autofree char *line =
+    mm_statistics_format_child_end(state, result, elapsed_seconds(child->children),
+                                   (guint)child->children->tag, child->milter->name);
+  mm_statistics("%s", line);
+}
+
+/* child_free - release one child, logging its part in the session */
 static void
 child_free(gpointer data)
 {
   MmChild *child = data;
+  log_child_end(child);
+  mm_monitor_child_session_ended(child->monitor);
   mm_client_session_free(child->session);
   mm_message_child_reset(child);
   g_free(child->step_reply_code);
+  if (child->macro_overrides)
+    g_hash_table_unref(child->macro_overrides);
   g_free(child);
+}
+
+/* mm_child_note_reply - remember a child's verdict (for conditions and statistics) */
+void
+mm_child_note_reply(MmChild *child, char command, MmStatus status)
+{
+  child->last_status = status;
+  child->last_command = command;
+  mm_monitor_child_replied(child->monitor, command, status,
+                           mm_client_session_get_reply_latency(child->session));
 }
 
 /* mm_children_new - one child per enabled milter of CONFIG */
 MmChildren *
-mm_children_new(MmConfig *config, const MmMacros *macros, const MmChildrenHandlers *handlers,
-                gpointer user_data)
+mm_children_new(MmConfig *config, const MmMacros *macros, guint64 tag,
+                const MmChildrenHandlers *handlers, gpointer user_data)
 {
   MmChildren *children = g_new0(MmChildren, 1);
   children->config = mm_config_ref(config);
+  children->tag = tag;
+  children->started_at = g_get_monotonic_time();
   children->macros = macros;
   children->handlers = handlers;
   children->user_data = user_data;
@@ -58,8 +100,12 @@ mm_children_new(MmConfig *config, const MmMacros *macros, const MmChildrenHandle
     child->milter = milter;
     child->index = children->all->len;
     child->session = mm_client_session_new(milter, &child_handlers, child);
+    child->monitor = mm_monitor_get_child(mm_monitor_get_default(), milter->name,
+                                          milter->connection_spec);
+    mm_monitor_child_session_started(child->monitor);
     g_ptr_array_add(children->all, child);
   }
+  mm_children_applicable_begin(children);
   return children;
 }
 
@@ -71,8 +117,12 @@ mm_children_free(MmChildren *children)
     return;
   if (children->idle_source)
     g_source_remove(children->idle_source);
+  /* Conditions first: a pending answer is cancelled before its child goes. */
+  mm_children_applicable_end(children);
   mm_message_free(children->message);
   g_ptr_array_unref(children->all);
+  if (children->step_packet)
+    g_byte_array_unref(children->step_packet);
   mm_option_clear(&children->mta_offer);
   mm_option_clear(&children->mta_option);
   mm_config_unref(children->config);
@@ -193,6 +243,7 @@ on_negotiated(gpointer user_data, const MmOption *option)
   MmChild *child = user_data;
   MmChildren *children = child->children;
   child->negotiated = TRUE;
+  mm_monitor_child_connected(child->monitor);
   mm_debug("[child][negotiate] %s: version %u", child->milter->name, option->version);
   if (--children->n_negotiating == 0)
     finish_negotiation(children);
@@ -273,6 +324,7 @@ record_step_reply(MmChildren *children, MmChild *child, MmStatus real, const cha
                child->milter->name, mm_command_name(children->step));
     real = MM_STATUS_ACCEPT;
   }
+  mm_child_note_reply(child, children->step, real);
   child->step_status = mm_child_evaluated_status(child, real);
   g_free(child->step_reply_code);
   child->step_reply_code = child->step_status == real ? g_strdup(reply_code) : NULL;
@@ -377,6 +429,70 @@ start_transaction_without_mail(MmChildren *children, gboolean mta_sends_rcpt)
   }
 }
 
+/* stop_child_in_step - an applicable condition stopped CHILD at the parallel step: out for
+ * the session at CONNECT/HELO, out of the message at MAIL and DATA (the child counts as
+ * accepting there), this recipient skipped at RCPT; a neutral answer otherwise */
+static void
+stop_child_in_step(MmChildren *children, MmChild *child)
+{
+  child->last_command = children->step;
+  switch (children->step) {
+  case MM_COMMAND_CONNECT:
+  case MM_COMMAND_HELO:
+    child->step_status = MM_STATUS_ACCEPT;
+    mm_client_session_quit(child->session);
+    child->gone = TRUE;
+    break;
+  case MM_COMMAND_MAIL:
+    child->in_transaction = FALSE;
+    break;
+  case MM_COMMAND_DATA:
+    child->step_status = MM_STATUS_ACCEPT;
+    mm_client_session_abort(child->session);
+    child->in_transaction = FALSE;
+    break;
+  default:
+    break;
+  }
+}
+
+/* send_step - give CHILD the step's command; TRUE when its reply is due */
+static gboolean
+send_step(MmChildren *children, MmChild *child, const guint8 *data, gsize length)
+{
+  if (children->step == MM_COMMAND_MAIL) {
+    child->in_transaction = TRUE;
+    /* Without RCPT events from the MTA, every recipient counts as accepted. */
+    child->has_accepted_rcpt = (children->mta_option.steps & MM_STEP_NO_RCPT) != 0;
+  }
+  MmClientSend sent = mm_client_session_send(child->session, children->step, data, length,
+                                             children->macros, child->macro_overrides);
+  if (sent == MM_CLIENT_SEND_WAIT)
+    return TRUE;
+  if (sent != MM_CLIENT_SEND_DEAD)
+    record_step_reply(children, child, MM_STATUS_CONTINUE, NULL);
+  return FALSE;
+}
+
+/* on_stop_decided - the conditions of a child answered late (they waited for DNS) */
+static void
+on_stop_decided(gpointer user_data, gboolean stop)
+{
+  MmChild *child = user_data;
+  MmChildren *children = child->children;
+  child->pending_stop = FALSE;
+  if (!child->waiting || child->gone)
+    return;
+  if (stop) {
+    stop_child_in_step(children, child);
+  } else if (send_step(children, child, children->step_packet->data,
+                       children->step_packet->len)) {
+    return; /* still waiting, now for the child's own reply */
+  }
+  child->waiting = FALSE;
+  step_reply_arrived(children);
+}
+
 /* mm_children_step - a parallel step */
 void
 mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *data,
@@ -388,6 +504,8 @@ mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *d
     return;
   }
   gboolean mta_sends_rcpt = (children->mta_option.steps & MM_STEP_NO_RCPT) == 0;
+  if (step == MM_COMMAND_MAIL && children->transaction_started)
+    mm_children_applicable_transaction_end(children);
   if ((step == MM_COMMAND_RCPT || step == MM_COMMAND_DATA) && !children->transaction_started &&
       (children->mta_option.steps & MM_STEP_NO_MAIL))
     start_transaction_without_mail(children, mta_sends_rcpt);
@@ -403,6 +521,17 @@ mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *d
     const char *mailer = mm_macros_lookup(children->macros, MM_COMMAND_RCPT, "rcpt_mailer");
     children->rcpt_rejected = mailer && g_str_equal(mailer, "error");
   }
+  MmStopperArgs stopper_args;
+  MmStopperStage stopper_stage;
+  mm_stopper_args_from_command(command, &stopper_args, &stopper_stage);
+  if (children->applicable_state) {
+    /* A child whose conditions answer later gets the command then: keep a copy. */
+    if (children->step_packet == NULL)
+      children->step_packet = g_byte_array_new();
+    g_byte_array_set_size(children->step_packet, 0);
+    if (length > 0)
+      g_byte_array_append(children->step_packet, data, (guint)length);
+  }
   children->dispatching = TRUE;
   for (guint i = 0; i < children->all->len; i++) {
     MmChild *child = g_ptr_array_index(children->all, i);
@@ -415,18 +544,18 @@ mm_children_step(MmChildren *children, const MmCommand *command, const guint8 *d
     }
     if (!child_takes_part(children, child))
       continue;
-    if (step == MM_COMMAND_MAIL) {
-      child->in_transaction = TRUE;
-      /* Without RCPT events from the MTA, every recipient counts as accepted. */
-      child->has_accepted_rcpt = !mta_sends_rcpt;
-    }
-    MmClientSend sent =
-      mm_client_session_send(child->session, step, data, length, children->macros, NULL);
-    if (sent == MM_CLIENT_SEND_WAIT) {
+    MmApplicableAnswer answer = MM_APPLICABLE_APPLY;
+    if (stopper_stage != MM_STOPPER_COUNT)
+      answer = mm_child_applies(child, stopper_stage, &stopper_args, on_stop_decided);
+    if (answer == MM_APPLICABLE_STOP) {
+      stop_child_in_step(children, child);
+    } else if (answer == MM_APPLICABLE_PENDING) {
+      child->pending_stop = TRUE;
       child->waiting = TRUE;
       children->n_waiting++;
-    } else if (sent != MM_CLIENT_SEND_DEAD) {
-      record_step_reply(children, child, MM_STATUS_CONTINUE, NULL);
+    } else if (send_step(children, child, data, length)) {
+      child->waiting = TRUE;
+      children->n_waiting++;
     }
   }
   children->dispatching = FALSE;
@@ -479,6 +608,13 @@ on_failed(gpointer user_data, const GError *error)
   MmChildren *children = child->children;
   MmStatus fallback = child->milter->fallback_status;
   mm_child_log_failure(child, error, fallback);
+  if (g_error_matches(error, MM_CLIENT_SESSION_ERROR, MM_CLIENT_SESSION_ERROR_CONNECT) ||
+      g_error_matches(error, MM_CLIENT_SESSION_ERROR, MM_CLIENT_SESSION_ERROR_SPEC))
+    mm_monitor_child_connect_failed(child->monitor, error->message);
+  else
+    mm_monitor_child_error(child->monitor, error->message);
+  child->failed = TRUE;
+  child->last_command = children->step ? children->step : child->last_command;
   gboolean was_gone = child->gone;
   child->gone = TRUE;
   if (!was_gone)
@@ -491,6 +627,12 @@ on_failed(gpointer user_data, const GError *error)
   if (children->message) {
     if (child->in_transaction)
       mm_message_child_failed(children, child);
+    return;
+  }
+  if (child->waiting && child->pending_stop) {
+    /* Its conditions had not answered yet: it simply drops out of the step. */
+    child->waiting = FALSE;
+    step_reply_arrived(children);
     return;
   }
   if (child->waiting) {
@@ -531,6 +673,8 @@ void
 mm_children_abort(MmChildren *children)
 {
   mm_children_abort_transaction(children);
+  if (children->transaction_started)
+    mm_children_applicable_transaction_end(children);
   mm_message_free(children->message);
   children->message = NULL;
   children->transaction_started = FALSE;

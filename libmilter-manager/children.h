@@ -40,8 +40,9 @@ typedef struct {
 } MmChildrenHandlers;
 
 /* mm_children_new - the children of one MTA session, from CONFIG's enabled milters. MACROS is
- * the session's macro store (borrowed, outlives the children). */
-MmChildren *mm_children_new(MmConfig *config, const MmMacros *macros,
+ * the session's macro store (borrowed, outlives the children); TAG numbers the session in
+ * log lines. */
+MmChildren *mm_children_new(MmConfig *config, const MmMacros *macros, guint64 tag,
                             const MmChildrenHandlers *handlers, gpointer user_data);
 /* mm_children_free - close every child without a word; NULL-safe */
 void mm_children_free(MmChildren *children);

@@ -37,6 +37,8 @@ struct MmClientSession {
   gboolean stale_reply;
   char *deferred_failure; /* a failure found inside mm_client_session_negotiate */
   guint deferred_source;
+  gint64 sent_at;       /* when the command now awaited was sent (monotonic us) */
+  gint64 reply_latency; /* how long the last reply took */
 };
 
 static void on_packet(gpointer user_data, char code, const guint8 *data, gsize length);
@@ -249,6 +251,7 @@ static void
 finish_step(MmClientSession *session, MmStatus status, const char *reply_code)
 {
   session->awaiting = 0;
+  session->reply_latency = g_get_monotonic_time() - session->sent_at;
   mm_connection_set_timeout(session->connection, 0);
   session->handlers->replied(session->user_data, status, reply_code);
 }
@@ -353,6 +356,8 @@ begin_send(MmClientSession *session, char code, const MmMacros *macros, GHashTab
 {
   if (session->state != STATE_READY)
     return MM_CLIENT_SEND_DEAD;
+  /* A command answered locally (skipped, no reply) took no time. */
+  session->reply_latency = 0;
   if (!mm_negotiation_child_receives(session->option.version, session->option.steps, code))
     return MM_CLIENT_SEND_SKIPPED;
   if (macros)
@@ -369,6 +374,7 @@ end_send(MmClientSession *session, char code, MmClientSend result)
   mm_connection_flush(session->connection);
   if (result == MM_CLIENT_SEND_WAIT) {
     session->awaiting = code;
+    session->sent_at = g_get_monotonic_time();
     double seconds = code == MM_COMMAND_END_OF_MESSAGE ? session->milter->end_of_message_timeout
                                                        : session->milter->reading_timeout;
     mm_connection_set_timeout(session->connection, seconds_to_ms(seconds));
@@ -449,6 +455,14 @@ const MmOption *
 mm_client_session_get_option(const MmClientSession *session)
 {
   return session->state == STATE_READY ? &session->option : NULL;
+}
+
+/* mm_client_session_get_reply_latency - microseconds from sending the last command that
+ * wanted a reply to its reply (0 for a command answered locally) */
+gint64
+mm_client_session_get_reply_latency(const MmClientSession *session)
+{
+  return session->reply_latency;
 }
 
 /* mm_client_session_get_max_chunk - largest body chunk the child takes */

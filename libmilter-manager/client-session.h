@@ -87,6 +87,9 @@ void mm_client_session_quit(MmClientSession *session);
 /* mm_client_session_get_option - what the child negotiated (NULL before) */
 const MmOption *mm_client_session_get_option(const MmClientSession *session);
 
+/* mm_client_session_get_reply_latency - microseconds the last awaited reply took */
+gint64 mm_client_session_get_reply_latency(const MmClientSession *session);
+
 /* mm_client_session_get_max_chunk - largest body chunk the child takes */
 gsize mm_client_session_get_max_chunk(const MmClientSession *session, gsize chunk_size);
 

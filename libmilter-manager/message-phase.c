@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "protocol.h"
+#include "statistics.h"
 
 struct MmMessage {
   MmHeaderList *original;       /* as the MTA sent them */
@@ -182,6 +183,7 @@ answer_mta(MmChildren *children, MmStatus status, const char *reply_code, gboole
     return;
   }
   children->message = NULL;
+  mm_children_applicable_transaction_end(children);
   if (message->verdict != MM_STATUS_NOT_CHANGED)
     children->transaction_verdict = message->verdict;
   else
@@ -214,6 +216,20 @@ answer_mta(MmChildren *children, MmStatus status, const char *reply_code, gboole
   mm_message_free(message);
 }
 
+/* stopped_here - an applicable condition stops CHILD before COMMAND of the message: it
+ * counts as accepting, gets ABORT, and the message moves on to the next child */
+static gboolean
+stopped_here(MmMessage *message, MmChild *child, MmStopperStage stage,
+             const MmStopperArgs *args, char command)
+{
+  if (mm_child_applies(child, stage, args, NULL) != MM_APPLICABLE_STOP)
+    return FALSE;
+  child->last_command = command;
+  mm_client_session_abort(child->session);
+  finish_child(message, child, MM_STATUS_ACCEPT, FALSE);
+  return TRUE;
+}
+
 /* send_next - give CHILD the next item of the record it has not had yet */
 static Sent
 send_next(MmChildren *children, MmMessage *message, MmChild *child)
@@ -224,14 +240,23 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
   MmClientSend sent;
   if (child->header_cursor < mm_header_list_length(headers)) {
     const MmHeader *header = mm_header_list_nth(headers, child->header_cursor++);
+    MmStopperArgs args = {.header_name = header->name, .header_value = header->value};
+    if (stopped_here(message, child, MM_STOPPER_HEADER, &args, MM_COMMAND_HEADER))
+      return SENT_DONE;
+    child->message_item = MM_COMMAND_HEADER;
     sent = mm_client_session_send_header(child->session, header->name, header->value,
                                          mta_leading_space, children->macros);
   } else if (!message->headers_done) {
     return SENT_CAUGHT_UP;
   } else if (message->end_of_header_recorded && !child->end_of_header_sent) {
     child->end_of_header_sent = TRUE;
+    MmStopperArgs args = {0};
+    if (stopped_here(message, child, MM_STOPPER_END_OF_HEADER, &args,
+                     MM_COMMAND_END_OF_HEADER))
+      return SENT_DONE;
+    child->message_item = MM_COMMAND_END_OF_HEADER;
     sent = mm_client_session_send(child->session, MM_COMMAND_END_OF_HEADER, NULL, 0,
-                                  children->macros, NULL);
+                                  children->macros, child->macro_overrides);
   } else {
     MmBodySpool *body = message->current_body ? message->current_body : message->body;
     if (!child->body_skipped && child->body_cursor < mm_body_spool_get_size(body)) {
@@ -249,11 +274,20 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
         return SENT_DONE;
       }
       child->body_cursor += length;
+      MmStopperArgs args = {.chunk = chunk, .chunk_length = length};
+      if (stopped_here(message, child, MM_STOPPER_BODY, &args, MM_COMMAND_BODY))
+        return SENT_DONE;
+      child->message_item = MM_COMMAND_BODY;
       sent = mm_client_session_send_body(child->session, chunk, length, children->macros);
     } else if (message->end_of_message_recorded && !child->end_of_message_sent) {
       child->end_of_message_sent = TRUE;
+      MmStopperArgs args = {0};
+      if (stopped_here(message, child, MM_STOPPER_END_OF_MESSAGE, &args,
+                       MM_COMMAND_END_OF_MESSAGE))
+        return SENT_DONE;
+      child->message_item = MM_COMMAND_END_OF_MESSAGE;
       sent = mm_client_session_send(child->session, MM_COMMAND_END_OF_MESSAGE, NULL, 0,
-                                    children->macros, NULL);
+                                    children->macros, child->macro_overrides);
       if (sent != MM_CLIENT_SEND_WAIT && sent != MM_CLIENT_SEND_DEAD) {
         finish_child(message, child, MM_STATUS_CONTINUE, TRUE);
         return SENT_DONE;
@@ -315,6 +349,7 @@ mm_message_child_replied(MmChildren *children, MmChild *child, MmStatus status,
   if (!child->waiting)
     return;
   child->waiting = FALSE;
+  mm_child_note_reply(child, child->message_item, status);
   MmStatus counted = mm_child_evaluated_status(child, status);
   if (counted >= MM_STATUS_TEMPORARY_FAILURE) {
     set_verdict(children, counted, reply_code);
@@ -346,6 +381,12 @@ void
 mm_message_child_modified(MmChildren *children, MmChild *child, const MmReply *reply)
 {
   MmMessage *message = children->message;
+  if (reply->code == MM_REPLY_ADD_HEADER && mm_log_is_enabled(MM_LOG_LEVEL_STATISTICS)) {
+    /* Logged even for an evaluation-mode child: the graphs count what it found. */
+    g_autofree char *line = mm_statistics_format_header_add(
+      (guint)children->tag, reply->u.header.name, reply->u.header.value, child->milter->name);
+    mm_statistics("%s", line);
+  }
   if (child->milter->evaluation_mode) {
     mm_debug("[evaluation] %s: modification '%c' ignored", child->milter->name, reply->code);
     return;

@@ -3,6 +3,7 @@
  * accepted connection with the configuration current then, and frees it when it ends. */
 #include "proxy.h"
 
+#include "monitor.h"
 #include "server-session.h"
 
 struct MmProxy {
@@ -38,6 +39,7 @@ on_session_ended(MmServerSession *session, gpointer user_data)
 {
   MmProxy *proxy = user_data;
   g_hash_table_remove(proxy->sessions, session);
+  mm_monitor_session_ended(mm_monitor_get_default(), mm_server_session_get_final_status(session));
   mm_server_session_free(session);
   if (proxy->ended_func)
     proxy->ended_func(proxy->ended_data);
@@ -50,6 +52,7 @@ mm_proxy_accept(MmProxy *proxy, int fd)
   MmServerSession *session =
     mm_server_session_new(fd, proxy->config, ++proxy->next_id, on_session_ended, proxy);
   g_hash_table_add(proxy->sessions, session);
+  mm_monitor_session_started(mm_monitor_get_default());
 }
 
 /* mm_proxy_get_n_sessions - sessions in progress */
@@ -79,6 +82,8 @@ mm_proxy_free(MmProxy *proxy)
   g_hash_table_iter_init(&iter, proxy->sessions);
   while (g_hash_table_iter_next(&iter, &session, NULL)) {
     mm_server_session_stop(session);
+    mm_monitor_session_ended(mm_monitor_get_default(),
+                             mm_server_session_get_final_status(session));
     mm_server_session_free(session);
   }
   g_hash_table_unref(proxy->sessions);

@@ -15,6 +15,7 @@
 #include "option.h"
 #include "protocol.h"
 #include "reply.h"
+#include "statistics.h"
 
 typedef enum {
   STATE_START,      /* nothing yet: only NEGOTIATE */
@@ -60,6 +61,9 @@ struct MmServerSession {
   guint ended_source;
   MmServerSessionEndedFunc ended_func;
   gpointer ended_data;
+  gint64 started_at;          /* monotonic microseconds, for the statistics line */
+  MmStatus last_status;       /* the last answer the MTA got, and to which command */
+  char last_command;
 };
 
 static void process(MmServerSession *session, char code, const guint8 *data, gsize length);
@@ -92,6 +96,10 @@ send_status(MmServerSession *session, MmStatus status, const char *reply_code)
 {
   char command = session->awaiting;
   session->awaiting = 0;
+  if (command != 0 && command != MM_COMMAND_NEGOTIATE) {
+    session->last_status = status;
+    session->last_command = command;
+  }
   guint32 no_reply = no_reply_step(command);
   if (!session->ended && !(no_reply && (session->agreed.steps & no_reply))) {
     GByteArray *out = mm_connection_output(session->connection);
@@ -278,8 +286,11 @@ on_message_ended(gpointer user_data, const MmMessageEdits *edits, MmStatus statu
     send_header_operations(session, edits->header_operations, edits->n_original_headers, out);
   if (edits->change_from && allowed(session, MM_ACTION_CHANGE_FROM, "a changed sender"))
     mm_reply_encode_change_from(out, edits->change_from, edits->change_from_args);
-  if (edits->quarantine_reason && allowed(session, MM_ACTION_QUARANTINE, "a quarantine"))
+  if (edits->quarantine_reason && allowed(session, MM_ACTION_QUARANTINE, "a quarantine")) {
     mm_reply_encode_quarantine(out, edits->quarantine_reason);
+    g_autofree char *line = mm_statistics_format_quarantine((guint)session->id);
+    mm_statistics("%s", line);
+  }
   session->state = STATE_CONNECTED;
   mm_macros_clear_transaction(session->macros);
   send_status(session, status, reply_code);
@@ -314,7 +325,7 @@ start_children(MmServerSession *session, gboolean renegotiate)
 {
   mm_children_free(session->children);
   session->children =
-    mm_children_new(session->config, session->macros, &children_handlers, session);
+    mm_children_new(session->config, session->macros, session->id, &children_handlers, session);
   session->renegotiating = renegotiate;
   session->awaiting = MM_COMMAND_NEGOTIATE;
   mm_children_negotiate(session->children, &session->mta_offer);
@@ -523,6 +534,16 @@ end_session(MmServerSession *session, const char *reason)
     return;
   session->ended = TRUE;
   mm_debug("[session][%" G_GUINT64_FORMAT "] end: %s", session->id, reason);
+  if (mm_log_is_enabled(MM_LOG_LEVEL_STATISTICS)) {
+    MmStatisticsState state = session->last_command
+                                ? mm_statistics_state_from_command(session->last_command)
+                                : MM_STATISTICS_STATE_NEGOTIATE;
+    double elapsed = (double)(g_get_monotonic_time() - session->started_at) / G_USEC_PER_SEC;
+    g_autofree char *line = mm_statistics_format_session_end(
+      state, mm_statistics_result_from_status(session->last_status), elapsed,
+      (guint)session->id);
+    mm_statistics("%s", line);
+  }
   if (session->children)
     mm_children_quit(session->children);
   mm_connection_free(session->connection);
@@ -541,6 +562,7 @@ mm_server_session_new(int fd, MmConfig *config, guint64 id, MmServerSessionEnded
   session->macros = mm_macros_new();
   session->ended_func = ended;
   session->ended_data = user_data;
+  session->started_at = g_get_monotonic_time();
   mm_option_init(&session->mta_offer);
   mm_option_init(&session->agreed);
   g_queue_init(&session->queue);
@@ -579,6 +601,13 @@ mm_server_session_stop(MmServerSession *session)
   if (session->awaiting && session->awaiting != MM_COMMAND_NEGOTIATE)
     send_status(session, session->config->fallback_status, NULL);
   end_session(session, "stopped");
+}
+
+/* mm_server_session_get_final_status - the last answer the MTA got (NOT_CHANGED: none) */
+MmStatus
+mm_server_session_get_final_status(const MmServerSession *session)
+{
+  return session->last_status;
 }
 
 /* mm_server_session_get_id - the number used in log lines */

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "status.h"
 
 /* Idle time allowed between two MTA commands, as milter manager 2.3 (7210 s). */
 #define MM_SERVER_SESSION_IDLE_TIMEOUT_MS (7210u * 1000u)
@@ -27,6 +28,9 @@ void mm_server_session_free(MmServerSession *session);
 /* mm_server_session_stop - end the session now: an MTA waiting for an answer gets
  * manager.fallback_status, children get QUIT; the ended callback follows */
 void mm_server_session_stop(MmServerSession *session);
+
+/* mm_server_session_get_final_status - the last answer the MTA got (NOT_CHANGED: none) */
+MmStatus mm_server_session_get_final_status(const MmServerSession *session);
 
 /* mm_server_session_get_id - the number used in log lines */
 guint64 mm_server_session_get_id(const MmServerSession *session);
