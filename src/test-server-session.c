@@ -214,7 +214,7 @@ send_macros(TestServerSession *session, Step step, GByteArray *out)
     g_ptr_array_add(sent_names, names->pdata[i]);
     g_ptr_array_add(sent_values, values->pdata[i]);
   }
-  if (sent_names->len == 0 && requests != NULL)
+  if (sent_names->len == 0)
     return;
   mm_command_encode_macro(out, steps[step].command, (const char *const *)sent_names->pdata,
                           (const char *const *)sent_values->pdata, sent_names->len);
