@@ -427,7 +427,7 @@ run(TestServerSession *session)
     if (step == STEP_MAIL && session->current == NULL)
       start_transaction(session);
     if (step_applies(session, step)) {
-      mm_debug("milter-test-server: [send] %s", step_name(step));
+      mm_debug("[send] %s", step_name(step));
       encode_step(session, step, out);
       if (step == STEP_END_OF_MESSAGE || (session->option.steps & steps[step].nr_flag) == 0) {
         session->waiting = TRUE;
@@ -457,7 +457,7 @@ end_transaction(TestServerSession *session, MmStatus status, const char *reply_t
   gboolean more = session->n_started < session->config->n_transactions;
   GByteArray *out = mm_connection_output(session->connection);
   if (early || (more && session->config->abort_between)) {
-    mm_debug("milter-test-server: [send] abort");
+    mm_debug("[send] abort");
     mm_command_encode_simple(out, MM_COMMAND_ABORT);
   }
   session->step = more ? STEP_MAIL : STEP_DONE;
@@ -572,7 +572,7 @@ negotiated(TestServerSession *session, const MmReply *reply)
   if (mm_log_is_enabled(MM_LOG_LEVEL_DEBUG)) {
     g_autofree char *actions = mm_option_actions_to_string(option.actions);
     g_autofree char *step_names = mm_option_steps_to_string(option.steps);
-    mm_debug("milter-test-server: [receive] negotiate: version=%u actions=%s steps=%s",
+    mm_debug("[receive] negotiate: version=%u actions=%s steps=%s",
              option.version, actions, step_names);
   }
   next_step(session);
@@ -648,13 +648,13 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
     g_error_free(error);
     return;
   }
-  mm_debug("milter-test-server: [receive] %s", mm_reply_name(code));
   if (session->step == STEP_NEGOTIATE) {
     session->waiting = FALSE;
     mm_connection_set_timeout(session->connection, 0);
     negotiated(session, &reply);
     return;
   }
+  mm_debug("[receive] %s", mm_reply_name(code));
   if (code == MM_REPLY_PROGRESS) {
     arm_reading(session);
     return;
@@ -751,7 +751,7 @@ on_connected(gpointer user_data, const GError *error)
                                 MM_STEP_EXTENSION_MASK);
   session->step = STEP_NEGOTIATE;
   session->waiting = TRUE;
-  mm_debug("milter-test-server: [send] negotiate");
+  mm_debug("[send] negotiate");
   mm_connection_flush(session->connection);
   mm_connection_set_timeout(session->connection, session->config->reading_timeout_ms);
 }

@@ -189,4 +189,9 @@ tap_check "bad --negotiate-version: exit 1" eval '[ "$rc" = 1 ] && grep -q "nego
 rc=$?
 tap_check "client: unknown stage: exit 1 naming it" eval '[ "$rc" = 1 ] && grep -q "nowhere" "$tmp/err"'
 
+# 14. No client reported a sanitizer error or leak on its way out.
+reports=$(grep -l "Sanitizer" "$tmp"/*.err 2>/dev/null)
+tap_check "clients: no sanitizer reports" test -z "$reports"
+[ -n "$reports" ] && tap_diag "$reports"
+
 tap_plan "$tap_n"
