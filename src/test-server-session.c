@@ -8,10 +8,10 @@
 #include "command.h"
 #include "connection.h"
 #include "log.h"
-#include "macros.h"
 #include "option.h"
 #include "reply-code.h"
 #include "reply.h"
+#include "test-server-macros.h"
 #include "test-server-session.h"
 
 G_DEFINE_QUARK(test-server-session-error-quark, test_server_session_error)
@@ -77,49 +77,6 @@ struct TestServerSession {
   TestServerTransaction *current;
 };
 
-/* transaction_free - one TestServerTransaction */
-static void
-transaction_free(gpointer data)
-{
-  TestServerTransaction *transaction = data;
-  g_free(transaction->reply_text);
-  g_ptr_array_unref(transaction->notes);
-  test_server_message_free(transaction->message);
-  g_free(transaction);
-}
-
-/* test_server_status_name - 2.3's status nick */
-const char *
-test_server_status_name(MmStatus status)
-{
-  if (status == MM_STATUS_CONTINUE || status == MM_STATUS_NOT_CHANGED)
-    return "pass";
-  return mm_status_to_string(status);
-}
-
-/* test_server_format_reply - " [CODE]<EXTENDED>(TEXT)" */
-char *
-test_server_format_reply(const char *reply_text)
-{
-  if (reply_text == NULL)
-    return g_strdup("");
-  const char *p = reply_text;
-  guint code = 0;
-  while (g_ascii_isdigit(*p) && p - reply_text < 3)
-    code = code * 10 + (guint)(*p++ - '0');
-  if (*p == ' ' || *p == '-')
-    p++;
-  gsize extended_length = strspn(p, "0123456789.");
-  g_autofree char *extended = NULL;
-  if (extended_length > 0 && memchr(p, '.', extended_length) != NULL) {
-    extended = g_strndup(p, extended_length);
-    p += extended_length;
-    if (*p == ' ')
-      p++;
-  }
-  return g_strdup_printf(" [%u]<%s>(%s)", code, extended != NULL ? extended : "(null)", p);
-}
-
 /* fail - end the session with an error (the first one wins) */
 static void finish(TestServerSession *session);
 
@@ -161,63 +118,18 @@ step_name(Step step)
   return step == STEP_DONE ? "nothing" : mm_command_name(steps[step].command);
 }
 
-/* macro_requested - whether the milter's request list REQUESTS names NAME */
-static gboolean
-macro_requested(const char *requests, const char *name)
-{
-  g_auto(GStrv) names = g_strsplit_set(requests, " ,", -1);
-  for (gsize i = 0; names[i] != NULL; i++) {
-    if (names[i][0] != '\0' && mm_macros_name_equal(names[i], name))
-      return TRUE;
-  }
-  return FALSE;
-}
-
-/* add_macro - NAME=VALUE into the parallel arrays, replacing an earlier NAME */
-static void
-add_macro(GPtrArray *names, GPtrArray *values, const char *name, const char *value)
-{
-  for (guint i = 0; i < names->len; i++) {
-    if (strcmp(names->pdata[i], name) == 0) {
-      values->pdata[i] = (gpointer)value;
-      return;
-    }
-  }
-  g_ptr_array_add(names, (gpointer)name);
-  g_ptr_array_add(values, (gpointer)value);
-}
-
-/* send_macros - the MACRO packet before STEP's command: the configured macros, only those
- * the milter asked for when it sent a request list for the stage */
+/* send_macros - the MACRO packet before STEP's command ({rcpt_addr} is the recipient) */
 static void
 send_macros(TestServerSession *session, Step step, GByteArray *out)
 {
   int stage = steps[step].macro_stage;
   if (stage < 0)
     return;
-  const GPtrArray *macros = session->config->macros[stage];
-  g_autoptr(GPtrArray) names = g_ptr_array_new();
-  g_autoptr(GPtrArray) values = g_ptr_array_new();
-  for (guint i = 0; macros != NULL && i + 1 < macros->len; i += 2)
-    add_macro(names, values, macros->pdata[i], macros->pdata[i + 1]);
-  g_autofree char *rcpt_addr = NULL;
-  if (step == STEP_RCPT) {
-    rcpt_addr = g_strdup(session->config->recipients[session->index]);
-    add_macro(names, values, "{rcpt_addr}", rcpt_addr);
-  }
-  const char *requests = session->option.macro_requests[stage];
-  g_autoptr(GPtrArray) sent_names = g_ptr_array_new();
-  g_autoptr(GPtrArray) sent_values = g_ptr_array_new();
-  for (guint i = 0; i < names->len; i++) {
-    if (requests != NULL && !macro_requested(requests, names->pdata[i]))
-      continue;
-    g_ptr_array_add(sent_names, names->pdata[i]);
-    g_ptr_array_add(sent_values, values->pdata[i]);
-  }
-  if (sent_names->len == 0)
-    return;
-  mm_command_encode_macro(out, steps[step].command, (const char *const *)sent_names->pdata,
-                          (const char *const *)sent_values->pdata, sent_names->len);
+  gboolean rcpt = step == STEP_RCPT;
+  test_server_macros_encode(out, steps[step].command, session->config->macros[stage],
+                            rcpt ? "{rcpt_addr}" : NULL,
+                            rcpt ? session->config->recipients[session->index] : NULL,
+                            session->option.macro_requests[stage]);
 }
 
 /* header_value_out - a header value as this milter wants it (HDR_LEADSPC adds the space) */
@@ -796,7 +708,7 @@ test_server_session_new(const TestServerConfig *config, TestServerSessionDoneFun
   session->timer = g_timer_new();
   g_timer_stop(session->timer);
   mm_option_init(&session->option);
-  session->transactions = g_ptr_array_new_with_free_func(transaction_free);
+  session->transactions = g_ptr_array_new_with_free_func(test_server_transaction_free);
   return session;
 }
 
@@ -859,7 +771,7 @@ test_server_session_free(TestServerSession *session)
   g_clear_error(&session->error);
   mm_option_clear(&session->option);
   if (session->current != NULL)
-    transaction_free(session->current);
+    test_server_transaction_free(session->current);
   g_ptr_array_unref(session->transactions);
   g_free(session);
 }

@@ -8,8 +8,7 @@
 #include "connection-spec.h"
 #include "header-list.h"
 #include "protocol.h"
-#include "status.h"
-#include "test-server-message.h"
+#include "test-server-result.h"
 
 #define TEST_SERVER_SESSION_ERROR (test_server_session_error_quark())
 GQuark test_server_session_error_quark(void);
@@ -41,14 +40,6 @@ typedef struct {
   gboolean abort_between; /* ABORT after an end of message that is followed by another MAIL */
 } TestServerConfig;
 
-/* One transaction's outcome; MESSAGE is NULL when the milter answered at connect or helo. */
-typedef struct {
-  MmStatus status;     /* CONTINUE or NOT_CHANGED is printed as "pass", as 2.3 did */
-  char *reply_text;    /* "550 5.7.1 text" from a reply code, or NULL */
-  GPtrArray *notes;    /* char *: rejected recipients, a rejected unknown command */
-  TestServerMessage *message;
-} TestServerTransaction;
-
 typedef struct TestServerSession TestServerSession;
 
 /* Called once when the session ended, successfully or not. */
@@ -74,9 +65,3 @@ double test_server_session_get_elapsed(TestServerSession *session);
 /* test_server_session_free - NULL-safe; closes the connection if still open */
 void test_server_session_free(TestServerSession *session);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(TestServerSession, test_server_session_free)
-
-/* test_server_status_name - "pass" for continue and not-changed, else the status name */
-const char *test_server_status_name(MmStatus status);
-
-/* test_server_format_reply - 2.3's " [550]<5.7.1>(text)" suffix for REPLY_TEXT */
-char *test_server_format_reply(const char *reply_text);

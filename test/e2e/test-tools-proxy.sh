@@ -66,7 +66,7 @@ run_server() {
 
 has() { grep -q -x -F -- "$2" "$1"; }
 
-tap_plan 6
+tap_plan 9
 
 start_client a --add-header "X-Child-A:from a"
 start_client b --add-header "X-Child-B:from b"
@@ -92,3 +92,16 @@ tap_check "through the proxy: one child's reject wins" \
 run_server rejecting --n-transactions 2
 tap_check "through the proxy: a child's reply code reaches the MTA" \
   eval '[ "$rc" = 0 ] && has "$tmp/out" "status: reject [550]<5.7.1>(Denied by d)"'
+
+start_client e --steps no-body --quarantine "held" --replace-body "new body" \
+  --change-from "<other@example.com>" --add-recipient "<added@example.org>"
+start_client f --close-at body --add-header "X-Child-F:lost"
+start_daemon editing e f
+run_server editing --output-message
+tap_check "through the proxy: a child that closes mid-message falls back to accept" \
+  eval '[ "$rc" = 0 ] && [ "$(head -1 "$tmp/out")" = "status: pass" ] && ! grep -q X-Child-F "$tmp/out"'
+tap_check "through the proxy: quarantine, new body, new sender, added recipient" \
+  eval 'has "$tmp/out" "Quarantine reason: <held>" && has "$tmp/out" "new body" &&
+        has "$tmp/out" "+ MAIL FROM:<other@example.com>" && has "$tmp/out" "+ RCPT TO:<added@example.org>"'
+tap_check "through the proxy: a child with no-body gets no BODY" \
+  eval '! grep -q "^\[body\]" "$tmp/e.rec" && grep -q "^\[end-of-message\]" "$tmp/e.rec"'
