@@ -423,7 +423,8 @@ verdict(TestServerSession *session, MmStatus status, const char *reply_text)
         end_transaction(session, status, reply_text, TRUE);
         return;
       }
-    } else if (status == MM_STATUS_DISCARD) {
+    } else if (status == MM_STATUS_DISCARD || status == MM_STATUS_ACCEPT) {
+      /* libmilter: accept at RCPT accepts the whole message without further filtering */
       end_transaction(session, status, reply_text, TRUE);
       return;
     }
