@@ -163,11 +163,17 @@ test_server_message_change_from(TestServerMessage *message, const char *from, co
 }
 
 /* test_server_message_add_recipient - the milter's `+` or `2` */
-void
+gboolean
 test_server_message_add_recipient(TestServerMessage *message, const char *address,
-                                  const char *args)
+                                  const char *args, GError **error)
 {
+  if (++message->n_added > TEST_SERVER_MESSAGE_MAX_ADDED_RECIPIENTS) {
+    g_set_error(error, TEST_SERVER_MESSAGE_ERROR, TEST_SERVER_MESSAGE_ERROR_LIMIT,
+                "more than %u recipients added", TEST_SERVER_MESSAGE_MAX_ADDED_RECIPIENTS);
+    return FALSE;
+  }
   g_ptr_array_add(message->recipients, recipient_new(address, args, TRUE));
+  return TRUE;
 }
 
 /* test_server_message_delete_recipient - the milter's `-` */
@@ -184,12 +190,19 @@ test_server_message_delete_recipient(TestServerMessage *message, const char *add
 }
 
 /* test_server_message_replace_body - one `b` chunk; the chunks make the new body */
-void
-test_server_message_replace_body(TestServerMessage *message, const guint8 *data, gsize length)
+gboolean
+test_server_message_replace_body(TestServerMessage *message, const guint8 *data, gsize length,
+                                 GError **error)
 {
   if (message->replaced_body == NULL)
     message->replaced_body = g_string_new(NULL);
+  if (length > TEST_SERVER_MESSAGE_MAX_BODY_SIZE - message->replaced_body->len) {
+    g_set_error(error, TEST_SERVER_MESSAGE_ERROR, TEST_SERVER_MESSAGE_ERROR_LIMIT,
+                "the replaced body is larger than %u bytes", TEST_SERVER_MESSAGE_MAX_BODY_SIZE);
+    return FALSE;
+  }
   g_string_append_len(message->replaced_body, (const char *)data, (gssize)length);
+  return TRUE;
 }
 
 /* test_server_message_quarantine - the milter's `q`; the last reason wins */

@@ -14,10 +14,14 @@ typedef enum {
   TEST_SERVER_MESSAGE_ERROR_HEADER,  /* a line that is neither a header nor a continuation */
   TEST_SERVER_MESSAGE_ERROR_ADDRESS, /* "<" without ">" */
   TEST_SERVER_MESSAGE_ERROR_EDIT,    /* a header edit header-list.c refused */
+  TEST_SERVER_MESSAGE_ERROR_LIMIT,   /* a body or recipient list over its limit */
 } TestServerMessageError;
 
-/* A mail file larger than this is refused: the tool keeps the message in memory. */
+/* The tool keeps messages in memory: a mail file, or a body a milter sends back, larger
+ * than this is refused, and so are more recipients added than this. */
 #define TEST_SERVER_MESSAGE_MAX_FILE_SIZE (64u * 1024u * 1024u)
+#define TEST_SERVER_MESSAGE_MAX_BODY_SIZE TEST_SERVER_MESSAGE_MAX_FILE_SIZE
+#define TEST_SERVER_MESSAGE_MAX_ADDED_RECIPIENTS 10000u
 
 /* One recipient: the address as sent (with <>), ESMTP arguments of an added one. */
 typedef struct {
@@ -39,6 +43,7 @@ typedef struct {
   MmHeaderList *headers;
   GString *replaced_body; /* NULL: not replaced */
   char *quarantine_reason;
+  guint n_added; /* recipients added, bounded */
 } TestServerMessage;
 
 /* test_server_message_new - a message from FROM, the NULL-terminated RECIPIENTS, HEADERS
@@ -71,11 +76,11 @@ gboolean test_server_message_change_header(TestServerMessage *message, const cha
                                            guint32 index, const char *value, GError **error);
 void test_server_message_change_from(TestServerMessage *message, const char *from,
                                      const char *args);
-void test_server_message_add_recipient(TestServerMessage *message, const char *address,
-                                       const char *args);
+gboolean test_server_message_add_recipient(TestServerMessage *message, const char *address,
+                                           const char *args, GError **error);
 void test_server_message_delete_recipient(TestServerMessage *message, const char *address);
-void test_server_message_replace_body(TestServerMessage *message, const guint8 *data,
-                                      gsize length);
+gboolean test_server_message_replace_body(TestServerMessage *message, const guint8 *data,
+                                          gsize length, GError **error);
 void test_server_message_quarantine(TestServerMessage *message, const char *reason);
 
 /* test_server_message_print - the message as 2.3 printed it for --output-message:

@@ -3,6 +3,7 @@
  * over the steps of the session, skipping NO_* steps, not waiting after NR_* steps. */
 #include "build-config.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "command.h"
@@ -77,9 +78,9 @@ struct TestServerSession {
   TestServerTransaction *current;
 };
 
-/* fail - end the session with an error (the first one wins) */
 static void finish(TestServerSession *session);
 
+/* fail - end the session with an error (the first one wins) */
 static void G_GNUC_PRINTF(3, 4)
 fail(TestServerSession *session, TestServerSessionError code, const char *format, ...)
 {
@@ -519,13 +520,14 @@ modify(TestServerSession *session, const MmReply *reply)
     break;
   case MM_REPLY_ADD_RCPT:
   case MM_REPLY_ADD_RCPT_WITH_ARGS:
-    test_server_message_add_recipient(message, reply->u.address.address, reply->u.address.args);
+    test_server_message_add_recipient(message, reply->u.address.address, reply->u.address.args,
+                                      &error);
     break;
   case MM_REPLY_DELETE_RCPT:
     test_server_message_delete_recipient(message, reply->u.address.address);
     break;
   case MM_REPLY_REPLACE_BODY:
-    test_server_message_replace_body(message, reply->u.body.data, reply->u.body.length);
+    test_server_message_replace_body(message, reply->u.body.data, reply->u.body.length, &error);
     break;
   case MM_REPLY_QUARANTINE:
     test_server_message_quarantine(message, reply->u.quarantine.reason);

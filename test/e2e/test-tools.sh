@@ -153,6 +153,15 @@ with_client symlist --symlist "connect:{daemon_name}" -- --name my-mta --envelop
 tap_check "symlist: only the requested macros; --name; --*-macro" \
   eval 'has "$tmp/symlist.rec" "[macro] connect {daemon_name}=my-mta" && grep -q "^\[macro\] mail .*{x}=y" "$tmp/symlist.rec"'
 
+# 9b. The connect, helo, envelope and unknown arguments reach the milter.
+with_client args -- --connect-host client.example --connect-address "inet:25@[192.0.2.1]" \
+  --helo-fqdn helo.example -f from@example.com -r to@example.org --unknown "XYZZY now"
+tap_check "connect address, helo, envelope, unknown command in order" \
+  test "$(grep -E '^\[(connect|helo|mail|rcpt|unknown|data)\]' "$tmp/args.rec" | tr '\n' '|')" = \
+  "[connect] host=client.example address=inet:25@[192.0.2.1]|[helo] fqdn=helo.example|[mail] from=<from@example.com>|[rcpt] to=<to@example.org>|[unknown] XYZZY now|[data]|"
+with_client unixaddr -- --connect-address "unix:/var/run/client.sock"
+tap_check "unix connect address" has "$tmp/unixaddr.rec" "[connect] host=mx.example.net address=unix:/var/run/client.sock"
+
 # 10. Timeouts, closes and progress.
 with_client slow --delay "mail=3000" -- --reading-timeout 0.5
 tap_check "reading timeout: exit 1 with the cause" eval '[ "$rc" = 1 ] && grep -q "reading timeout" "$tmp/err"'
