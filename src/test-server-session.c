@@ -105,10 +105,6 @@ finish(TestServerSession *session)
   session->step = STEP_DONE;
   g_timer_stop(session->timer);
   g_clear_pointer(&session->connection, mm_connection_free);
-  if (session->current != NULL) {
-    g_ptr_array_add(session->transactions, session->current);
-    session->current = NULL;
-  }
   session->done(session, session->user_data);
 }
 

@@ -165,7 +165,7 @@ tap_check "unix connect address" has "$tmp/unixaddr.rec" "[connect] host=mx.exam
 # 10. Timeouts, closes and progress.
 with_client slow --delay "mail=3000" -- --reading-timeout 0.5
 tap_check "reading timeout: exit 1 with the cause" eval '[ "$rc" = 1 ] && grep -q "reading timeout" "$tmp/err"'
-with_client slow-eom --delay "end-of-message=1500" -- --reading-timeout 0.5 --end-of-message-timeout 5
+with_client slow-eom --delay "end-of-message=2500" -- --reading-timeout 1.5 --end-of-message-timeout 10
 tap_check "--end-of-message-timeout sets the end-of-message timeout" eval '[ "$rc" = 0 ] && has "$tmp/out" "status: pass"'
 with_client closer --close-at rcpt --
 tap_check "close without reply: exit 1, the milter closed" \
