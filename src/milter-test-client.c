@@ -192,6 +192,8 @@ run(void)
   guint term = g_unix_signal_add(SIGTERM, stop, loop);
   guint interrupt = g_unix_signal_add(SIGINT, stop, loop);
   mm_listener_start(listener, accepted, &context);
+  /* On standard error even with -q: scripts wait for this line before connecting. */
+  fprintf(stderr, "%s: listening on %s\n", PROGRAM_NAME, spec->text);
   g_main_loop_run(loop);
   g_source_remove(term);
   g_source_remove(interrupt);

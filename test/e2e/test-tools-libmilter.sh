@@ -60,6 +60,7 @@ EOF
   "$python" "$tmp/test_tools_milter.py" "unix:$tmp/libmilter.sock" >"$tmp/libmilter.log" 2>&1 &
   tap_at_exit "kill -9 $!"
   wait_for 20 test -S "$tmp/libmilter.sock"
+  sleep 0.3 # libmilter binds, then listens
   "$server" -s "unix:$tmp/libmilter.sock" -r good@example.org -r bad@example.org \
     -h "Subject:original" --output-message >"$tmp/out" 2>"$tmp/err"
   rc=$?
@@ -91,7 +92,7 @@ if command -v miltertest >/dev/null 2>&1; then
     >/dev/null 2>"$tmp/client.err" &
   client_pid=$!
   tap_at_exit "kill -9 $client_pid"
-  wait_for 10 test -S "$tmp/client.sock"
+  wait_for 10 grep -qs "listening on" "$tmp/client.err"
   cat >"$tmp/session.lua" <<EOF
 conn = mt.connect("unix:$tmp/client.sock")
 if conn == nil then error("connect failed") end

@@ -33,7 +33,7 @@ start_client() {
   "$client" -s "unix:$tmp/$name.sock" --record "$tmp/$name.rec" -q "$@" \
     >/dev/null 2>"$tmp/$name.err" &
   tap_at_exit "kill -9 $!"
-  wait_for 10 test -S "$tmp/$name.sock"
+  wait_for 10 grep -qs "listening on" "$tmp/$name.err"
 }
 
 # start_daemon NAME CHILD...: milter-manager on unix:$tmp/NAME.sock with those children.
@@ -54,7 +54,7 @@ start_daemon() {
     --pid-file="$tmp/$name.pid" --log-path="$tmp/$name.log" --log-level=all \
     >"$tmp/$name.stdout" 2>&1 &
   tap_at_exit "kill -9 $!"
-  wait_for 20 test -S "$tmp/$name.sock"
+  wait_for 20 grep -qs "started: listening" "$tmp/$name.log"
 }
 
 # run_server DAEMON ARGS...: milter-test-server through a daemon.

@@ -33,7 +33,7 @@ start_client() {
     >"$tmp/$name.out" 2>"$tmp/$name.err" &
   client_pid=$!
   tap_at_exit "kill -9 $client_pid"
-  wait_for 10 test -S "$tmp/$name.sock"
+  wait_for 10 grep -qs "listening on" "$tmp/$name.err"
 }
 
 # stop_client: SIGTERM the last client; its exit status in $client_status.
@@ -181,10 +181,10 @@ tap_check "mail file: envelope from From:/To:, folded header, body" \
         has "$tmp/file.rec" "[header] Subject:hi\\n\\tthere" && has_re "$tmp/out" "^line 2"'
 
 # 12. TCP, and several concurrent sessions.
-"$client" -s "inet:$port@[127.0.0.1]" -q --record "$tmp/tcp.rec" >/dev/null 2>&1 &
+"$client" -s "inet:$port@[127.0.0.1]" -q --record "$tmp/tcp.rec" >/dev/null 2>"$tmp/tcp.err" &
 tcp_pid=$!
 tap_at_exit "kill -9 $tcp_pid"
-wait_for 10 eval '(exec 9<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null'
+wait_for 10 grep -qs "listening on" "$tmp/tcp.err"
 run_server -s "inet:$port@127.0.0.1" -t 5
 tap_check "TCP, five concurrent sessions: five results" \
   eval '[ "$rc" = 0 ] && [ "$(grep -c "^status: pass$" "$tmp/out")" = 5 ] && [ "$(grep -c "^\[quit\]" "$tmp/tcp.rec")" = 5 ]'
