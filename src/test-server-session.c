@@ -58,6 +58,7 @@ static const struct {
   [STEP_QUIT] = {MM_COMMAND_QUIT, 0, 0, -1},
   [STEP_DONE] = {0, 0, 0, -1},
 };
+G_STATIC_ASSERT(G_N_ELEMENTS(steps) == STEP_DONE + 1);
 
 struct TestServerSession {
   const TestServerConfig *config;
@@ -328,7 +329,7 @@ run(TestServerSession *session)
 {
   GByteArray *out = mm_connection_output(session->connection);
   for (;;) {
-    if (session->step == STEP_DONE) {
+    if (session->step >= STEP_DONE) {
       send_quit(session, out);
       return;
     }
