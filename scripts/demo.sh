@@ -21,7 +21,7 @@ spec="unix:$demo/milter-manager.sock"
 cat >"$demo/milter-manager.conf" <<EOF
 # Demo configuration: the same Ruby DSL as milter manager 2.3's milter-manager.conf.
 manager.connection_spec = "$spec"
-manager.pid_file = "$demo/milter-manager.pid"
+manager.pid_file = nil
 log.use_syslog = false
 
 define_milter("scripted-milter") do |milter|

@@ -2,7 +2,6 @@
 /* scripted-milter.c: a child milter for tests, written against Sendmail's libmilter; its
  * verdicts, replies, end-of-message edits and negotiation come from the command line. */
 
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
