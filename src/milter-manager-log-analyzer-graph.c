@@ -16,13 +16,16 @@ typedef struct {
   const char *tag;
   const char *label;
   gint64 seconds;
+  gint64 resolution; /* seconds per row of the archive the range reads (see the RRAs) */
 } Range;
 
+/* One pixel per stored row: rrdtool resamples rows to the graph's width otherwise, and its
+ * TOTAL over resampled rows miscounts (7 sessions shown as 10.5). */
 static const Range ranges[] = {
-  {"day", "Last Day", 24 * 3600},
-  {"week", "Last Week", 7 * 24 * 3600},
-  {"month", "Last Month", 31 * 24 * 3600},
-  {"year", "Last Year", 365 * 24 * 3600},
+  {"day", "Last Day", 24 * 3600, 60},
+  {"week", "Last Week", 7 * 24 * 3600, 600},
+  {"month", "Last Month", 31 * 24 * 3600, 3600},
+  {"year", "Last Year", 365 * 24 * 3600, 43200},
 };
 
 /* Colours of the child milters in the overview graph, reused in turn. */
@@ -95,7 +98,9 @@ graph_new(const char *directory, const char *stem, const char *title, const char
   arg(graph, "--vertical-label=%s per minute", unit);
   arg(graph, "--start=%" G_GINT64_FORMAT, now - range->seconds);
   arg(graph, "--end=%" G_GINT64_FORMAT, now);
-  arg(graph, "--width=%d", MM_LOG_ANALYZER_GRAPH_WIDTH);
+  arg(graph, "--step=%" G_GINT64_FORMAT, range->resolution);
+  arg(graph, "--width=%" G_GINT64_FORMAT,
+      MAX((gint64)MM_LOG_ANALYZER_GRAPH_WIDTH, range->seconds / range->resolution));
   arg(graph, "--height=%d", MM_LOG_ANALYZER_GRAPH_HEIGHT);
   arg(graph, "--lower-limit=0");
   arg(graph, "--alt-y-grid");
