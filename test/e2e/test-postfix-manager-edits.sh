@@ -23,7 +23,7 @@ why=$(peers_have_scripted_milter) || tap_skip_all "$why"
 why=$(manager_available) || tap_skip_all "$why"
 why=$(peers_have_python_milter) || tap_skip_all "$why"
 
-tap_plan 26
+tap_plan 29
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-postfix-manager-edits.XXXXXX")
 chmod 755 "$work"   # the postfix user must reach the instances and the daemon's socket
 tap_at_exit "[ \$tap_failed = 0 ] && rm -rf '$work'"
@@ -69,14 +69,17 @@ case_conf quarantine "c-quarantine unix:$work/c-quarantine.sock" "c-header unix:
 case_conf big "c-header unix:$work/c-header.sock" "c-pass unix:$work/c-pass.sock"
 manager_conf_set "$work/big/mm" manager.body_memory_limit "$BODY_MEMORY_LIMIT"
 case_conf two "c-count unix:$work/c-count.sock"
+# As packaged: the daemon gives up root; Postfix reaches it through the socket's group.
+MANAGER_USER=nobody MANAGER_GROUP=nogroup case_conf unprivileged "c-header unix:$work/c-header.sock"
 manager_pair_launch "$work/header-body" 31000 31001
 manager_pair_launch "$work/headers" 31002 31003
 manager_pair_launch "$work/add-rcpt" 31004 31005
 manager_pair_launch "$work/quarantine" 31006 31007
 manager_pair_launch "$work/big" 31008 31009
 manager_pair_launch "$work/two" 31010 31011
+manager_pair_launch "$work/unprivileged" 31012 31013
 manager_pairs_wait >"$work/pairs.start"
-tap_check "six milter-manager daemons and private Postfix instances started" test $? = 0
+tap_check "seven milter-manager daemons and private Postfix instances started" test $? = 0
 [ -s "$work/pairs.start" ] && tap_diag "$(cat "$work/pairs.start")"
 tap_check "the daemon's socket is for group postfix only (root:postfix, mode 0660)" \
   test "$(stat -c %U:%G:%a "$work/header-body/mm/manager.sock" 2>/dev/null)" = root:postfix:660
@@ -171,10 +174,21 @@ tap_check "two messages per connection: the child saw four messages on two conne
 tap_check "two messages per connection: Postfix logged no milter problem" \
   postfix_no_milter_warnings "$work/two/pf"
 
+# --- the daemon running as nobody, its socket nobody:postfix 0660 ---
+tap_check "unprivileged: the daemon runs as nobody, its socket is nobody:postfix, mode 0660" \
+  eval "cat '$work/unprivileged/mm/manager.out' '$work/unprivileged/mm/manager.log' | grep -q 'running as user nobody' &&
+        [ \"\$(stat -c %U:%G:%a '$work/unprivileged/mm/manager.sock')\" = nobody:postfix:660 ]"
+$SMTP_CLIENT --server 127.0.0.1:31012 --subject 'unprivileged' >"$work/unprivileged.smtp"
+file=$(postfix_wait_message "$work/unprivileged/pf" '^Subject: unprivileged')
+tap_check "unprivileged: Postfix reaches the daemon, the child's header arrives" \
+  grep -q '^X-Scripted: added by C' "${file:-/dev/null}"
+tap_check "unprivileged: Postfix logged no milter problem" \
+  postfix_no_milter_warnings "$work/unprivileged/pf"
+
 # --- every daemon stops cleanly ---
 manager_pairs_stop
 unclean=""
-for dir in header-body headers add-rcpt quarantine big two; do
+for dir in header-body headers add-rcpt quarantine big two unprivileged; do
   manager_clean_exit "$work/$dir/mm" >>"$work/unclean" || unclean="$unclean $dir"
 done
 tap_check "every milter-manager exited 0 on SIGTERM with no sanitizer report${unclean:+ (not:$unclean)}" \
