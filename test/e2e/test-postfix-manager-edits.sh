@@ -23,7 +23,7 @@ why=$(peers_have_scripted_milter) || tap_skip_all "$why"
 why=$(manager_available) || tap_skip_all "$why"
 why=$(peers_have_python_milter) || tap_skip_all "$why"
 
-tap_plan 29
+tap_plan 30
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-postfix-manager-edits.XXXXXX")
 chmod 755 "$work"   # the postfix user must reach the instances and the daemon's socket
 tap_at_exit "[ \$tap_failed = 0 ] && rm -rf '$work'"
@@ -46,7 +46,8 @@ peers_start_scripted "$work/c-first.sock" --add-header 'X-First:one'
 peers_start_python add-header-milter "$work/py-second.sock" --name X-Second --value two
 peers_start_scripted "$work/c-subject.sock" --change-header 'Subject:1:Changed by milter'
 peers_start_scripted "$work/c-delete.sock" --change-header 'X-Delete-Me:1:'
-peers_start_scripted "$work/c-add-rcpt.sock" --add-rcpt 'added@example.org'
+peers_start_scripted "$work/c-envelope.sock" --add-rcpt 'added@example.org' \
+  --delete-rcpt '<removed@example.org>' --change-from 'changed@example.org'
 peers_start_scripted "$work/c-quarantine.sock" --quarantine 'held by the test'
 peers_start_scripted "$work/c-pass.sock" --record "$work/c-pass.record"
 peers_start_scripted "$work/c-count.sock" --add-header 'X-Counted:yes' --record "$work/c-count.record"
@@ -64,7 +65,7 @@ case_conf() {
 case_conf header-body "c-header unix:$work/c-header.sock" "py-body unix:$work/py-body.sock"
 case_conf headers "c-first unix:$work/c-first.sock" "py-second unix:$work/py-second.sock" \
   "c-subject unix:$work/c-subject.sock" "c-delete unix:$work/c-delete.sock"
-case_conf add-rcpt "c-add-rcpt unix:$work/c-add-rcpt.sock" "c-header unix:$work/c-header.sock"
+case_conf envelope "c-envelope unix:$work/c-envelope.sock" "c-header unix:$work/c-header.sock"
 case_conf quarantine "c-quarantine unix:$work/c-quarantine.sock" "c-header unix:$work/c-header.sock"
 case_conf big "c-header unix:$work/c-header.sock" "c-pass unix:$work/c-pass.sock"
 manager_conf_set "$work/big/mm" manager.body_memory_limit "$BODY_MEMORY_LIMIT"
@@ -73,7 +74,7 @@ case_conf two "c-count unix:$work/c-count.sock"
 MANAGER_USER=nobody MANAGER_GROUP=nogroup case_conf unprivileged "c-header unix:$work/c-header.sock"
 manager_pair_launch "$work/header-body" 31000 31001
 manager_pair_launch "$work/headers" 31002 31003
-manager_pair_launch "$work/add-rcpt" 31004 31005
+manager_pair_launch "$work/envelope" 31004 31005
 manager_pair_launch "$work/quarantine" 31006 31007
 manager_pair_launch "$work/big" 31008 31009
 manager_pair_launch "$work/two" 31010 31011
@@ -108,19 +109,25 @@ tap_check "headers: the header the client sent is deleted, the others kept" \
   eval "[ -s '$file' ] && ! grep -qi '^X-Delete-Me' '$file' && grep -q '^Message-ID: ' '$file'"
 tap_check "headers: Postfix logged no milter problem" postfix_no_milter_warnings "$work/headers/pf"
 
-# --- a child adds a recipient ---
-$SMTP_CLIENT --server 127.0.0.1:31004 --subject 'add recipient' >"$work/add-rcpt.smtp"
-postfix_wait_message "$work/add-rcpt/pf" '^Subject: add recipient' >/dev/null
+# --- a child adds a recipient, deletes one and changes the sender ---
+$SMTP_CLIENT --server 127.0.0.1:31004 --subject 'envelope' --rcpt recipient@example.org \
+  --rcpt removed@example.org >"$work/envelope.smtp"
+postfix_wait_message "$work/envelope/pf" '^Subject: envelope' >/dev/null
 # The relay may carry both recipients in one transaction or in two.
-postfix_wait_log "$work/add-rcpt/pf" 'to=<added@example.org>.* status=sent'
-rcpts=$(cat "$work"/add-rcpt/pf/sink/msg.* 2>/dev/null | grep '^X-Rcpt-Args:')
-tap_check "add recipient: delivered to the added recipient" \
-  eval "printf '%s\n' '$rcpts' | grep -q '^X-Rcpt-Args: <added@example.org>'"
-tap_check "add recipient: and still to the original one, with the other child's header" \
-  eval "printf '%s\n' '$rcpts' | grep -q '^X-Rcpt-Args: <recipient@example.org>' &&
-        grep -q '^X-Scripted: added by C' '$work'/add-rcpt/pf/sink/msg.*"
-tap_check "add recipient: Postfix logged no milter problem" \
-  postfix_no_milter_warnings "$work/add-rcpt/pf"
+postfix_wait_log "$work/envelope/pf" 'to=<added@example.org>.* status=sent'
+args=$(cat "$work"/envelope/pf/sink/msg.* 2>/dev/null | grep '^X-\(Rcpt\|Mail\)-Args:')
+tap_diag "$args"
+tap_check "envelope: delivered to the added recipient and the kept one, with the other child's header" \
+  eval "printf '%s\n' '$args' | grep -q '^X-Rcpt-Args: <added@example.org>' &&
+        printf '%s\n' '$args' | grep -q '^X-Rcpt-Args: <recipient@example.org>' &&
+        grep -q '^X-Scripted: added by C' '$work'/envelope/pf/sink/msg.*"
+tap_check "envelope: not to the deleted recipient" \
+  eval "[ -n '$args' ] && ! printf '%s\n' '$args' | grep -q 'removed@example.org'"
+tap_check "envelope: the sender is the one the child set" \
+  eval "printf '%s\n' '$args' | grep -q '^X-Mail-Args: <changed@example.org>' &&
+        ! printf '%s\n' '$args' | grep -q '^X-Mail-Args: <sender@example.org>'"
+tap_check "envelope: Postfix logged no milter problem" \
+  postfix_no_milter_warnings "$work/envelope/pf"
 
 # --- a child quarantines: Postfix puts the message on hold ---
 $SMTP_CLIENT --server 127.0.0.1:31006 --subject 'quarantine' >"$work/quarantine.smtp"
@@ -188,7 +195,7 @@ tap_check "unprivileged: Postfix logged no milter problem" \
 # --- every daemon stops cleanly ---
 manager_pairs_stop
 unclean=""
-for dir in header-body headers add-rcpt quarantine big two unprivileged; do
+for dir in header-body headers envelope quarantine big two unprivileged; do
   manager_clean_exit "$work/$dir/mm" >>"$work/unclean" || unclean="$unclean $dir"
 done
 tap_check "every milter-manager exited 0 on SIGTERM with no sanitizer report${unclean:+ (not:$unclean)}" \
