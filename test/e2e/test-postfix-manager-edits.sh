@@ -17,13 +17,16 @@ SMTP_CLIENT="/usr/bin/python3 $top_srcdir/test/lib/smtp-client.py"
 # The large message: bigger than 1 MB and than the daemon's in-memory body limit set below.
 BIG_LINES=20000          # 76 characters each: 1.56 MB
 BODY_MEMORY_LIMIT=262144
+# Postfix's own load generator: messages over parallel SMTP sessions.
+LOAD_MESSAGES=40
+LOAD_SESSIONS=5
 
 why=$(postfix_available) || tap_skip_all "$why"
 why=$(peers_have_scripted_milter) || tap_skip_all "$why"
 why=$(manager_available) || tap_skip_all "$why"
 why=$(peers_have_python_milter) || tap_skip_all "$why"
 
-tap_plan 30
+tap_plan 33
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-postfix-manager-edits.XXXXXX")
 chmod 755 "$work"   # the postfix user must reach the instances and the daemon's socket
 tap_at_exit "[ \$tap_failed = 0 ] && rm -rf '$work'"
@@ -71,6 +74,7 @@ case_conf big "c-header unix:$work/c-header.sock" "c-pass unix:$work/c-pass.sock
 manager_conf_set "$work/big/mm" manager.body_memory_limit "$BODY_MEMORY_LIMIT"
 case_conf two "c-count unix:$work/c-count.sock"
 # As packaged: the daemon gives up root; Postfix reaches it through the socket's group.
+case_conf load "c-header unix:$work/c-header.sock" "py-second unix:$work/py-second.sock"
 MANAGER_USER=nobody MANAGER_GROUP=nogroup case_conf unprivileged "c-header unix:$work/c-header.sock"
 manager_pair_launch "$work/header-body" 31000 31001
 manager_pair_launch "$work/headers" 31002 31003
@@ -79,8 +83,9 @@ manager_pair_launch "$work/quarantine" 31006 31007
 manager_pair_launch "$work/big" 31008 31009
 manager_pair_launch "$work/two" 31010 31011
 manager_pair_launch "$work/unprivileged" 31012 31013
+manager_pair_launch "$work/load" 31014 31015
 manager_pairs_wait >"$work/pairs.start"
-tap_check "seven milter-manager daemons and private Postfix instances started" test $? = 0
+tap_check "eight milter-manager daemons and private Postfix instances started" test $? = 0
 [ -s "$work/pairs.start" ] && tap_diag "$(cat "$work/pairs.start")"
 tap_check "the daemon's socket is for group postfix only (root:postfix, mode 0660)" \
   test "$(stat -c %U:%G:%a "$work/header-body/mm/manager.sock" 2>/dev/null)" = root:postfix:660
@@ -192,10 +197,26 @@ tap_check "unprivileged: Postfix reaches the daemon, the child's header arrives"
 tap_check "unprivileged: Postfix logged no milter problem" \
   postfix_no_milter_warnings "$work/unprivileged/pf"
 
+# --- smtp-source: many messages over parallel sessions ---
+command -v smtp-source >/dev/null 2>&1 || PATH=$PATH:/usr/sbin
+if command -v smtp-source >/dev/null 2>&1; then
+  smtp-source -s "$LOAD_SESSIONS" -m "$LOAD_MESSAGES" -l 4096 -f sender@example.org \
+    -t recipient@example.org -S 'load test' 127.0.0.1:31014 >"$work/load.smtp" 2>&1
+  tap_check "smtp-source: $LOAD_MESSAGES messages over $LOAD_SESSIONS parallel sessions sent" test $? = 0
+  postfix_wait_sink "$work/load/pf" "$LOAD_MESSAGES" >/dev/null
+  both=$(grep -l '^X-Scripted: added by C' "$work"/load/pf/sink/msg.* 2>/dev/null |
+         xargs -r grep -l '^X-Second: two' | wc -l)
+  tap_check "smtp-source: all $LOAD_MESSAGES delivered with both children's headers ($both)" \
+    test "$both" = "$LOAD_MESSAGES"
+  tap_check "smtp-source: Postfix logged no milter problem" postfix_no_milter_warnings "$work/load/pf"
+else
+  for i in 1 2 3; do tap_skip "smtp-source (postfix) is not installed"; done
+fi
+
 # --- every daemon stops cleanly ---
 manager_pairs_stop
 unclean=""
-for dir in header-body headers envelope quarantine big two unprivileged; do
+for dir in header-body headers envelope quarantine big two unprivileged load; do
   manager_clean_exit "$work/$dir/mm" >>"$work/unclean" || unclean="$unclean $dir"
 done
 tap_check "every milter-manager exited 0 on SIGTERM with no sanitizer report${unclean:+ (not:$unclean)}" \
