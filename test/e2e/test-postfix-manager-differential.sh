@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # test-postfix-manager-differential.sh: the same libmilter children, once straight in Postfix's
 # smtpd_milters and once behind milter-manager: the delivered mail must be the same.
-# TCP ports: 31070-31099 (this test's share of the interop range 31000-31099).
+# TCP ports: 31070-31099 and 31020-31029 (this test's share of the interop range 31000-31099).
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
 . "$top_srcdir/test/lib/tap.sh"
@@ -50,8 +50,16 @@ cases=(
   "chain|--add-header X-Chain:from\\sA --change-header Subject:1:Subject\\sfrom\\sA|--change-header X-Chain:1:changed\\sby\\sB --insert-header 0:X-B-Top:b"
   "body|--replace-body New\\sbody.\\nSecond\\sline.|--add-header X-After-Body:yes"
   "leading-space|--leading-space --add-header X-Lead:\\sspaced --change-header X-Keep:1:\\schanged"
+  "append-after-delete|--add-header X-New:appended --change-header X-Keep:1:"
 )
-tap_plan $((1 + 4 * ${#cases[@]} + 1))
+# Where milter-manager places headers differently from Postfix alone, by design
+# (doc/merge-rules.md: an added header goes before the first header of the same name, and so
+# does a change of an absent one): a name, the child's options, a check of the managed mail.
+placements=(
+  "add-same-name|--add-header X-Dup:four|check_add_same_name"
+  "change-absent|--change-header X-Dup:0:zero --change-header X-Dup:7:seventh|check_change_absent"
+)
+tap_plan $((1 + 4 * ${#cases[@]} + 3 * ${#placements[@]} + 1))
 # tap_todo DESCRIPTION REASON: a known difference, reported as an expected failure (TODO)
 tap_todo() { tap_n=$((tap_n + 1)); echo "not ok $tap_n - $1 # TODO $2"; }
 
@@ -94,11 +102,21 @@ for entry in "${cases[@]}"; do
   manager_pair_launch "$work/managed-$name" $((port + 2)) $((port + 3))
   port=$((port + 4))
 done
+port=31020
+for entry in "${placements[@]}"; do
+  IFS='|' read -r name options _ <<<"$entry"
+  mapfile -t argv < <(words "$options")
+  peers_start_scripted "$work/$name.sock" "${argv[@]}"
+  manager_conf_init "$work/managed-$name/mm"
+  manager_define_milter "$work/managed-$name/mm" child "unix:$work/$name.sock"
+  manager_pair_launch "$work/managed-$name" "$port" $((port + 1))
+  port=$((port + 2))
+done
 started=0
 for job in $direct_starters; do wait "$job" && started=$((started + 1)); done
-manager_pairs_wait >"$work/pairs.start" && started=$((started + ${#cases[@]}))
-tap_check "$((2 * ${#cases[@]})) Postfix instances started, half of them behind milter-manager" \
-  test "$started" = $((2 * ${#cases[@]}))
+manager_pairs_wait >"$work/pairs.start" && started=$((started + ${#cases[@]} + ${#placements[@]}))
+tap_check "$((2 * ${#cases[@]} + ${#placements[@]})) Postfix instances started, $((${#cases[@]} + ${#placements[@]})) behind milter-manager" \
+  test "$started" = $((2 * ${#cases[@]} + ${#placements[@]}))
 cat "$work"/*.start 2>/dev/null | sed 's/^/# /'
 
 # normalized DIR: every delivered message of DIR, without what differs between two
@@ -157,6 +175,8 @@ for entry in "${cases[@]}"; do
   # milter-manager keeps the message's spelling. Reported as a known difference (TODO).
   if cmp -s "$work/direct-$name.mail" "$work/managed-$name.mail"; then
     tap_ok "$name: header names spelled as with Postfix alone"
+  elif ! cmp -s "$work/direct-$name.folded" "$work/managed-$name.folded"; then
+    tap_skip "$name: header names not compared: the mail differs beyond them (see above)"
   else
     tap_todo "$name: header names spelled as with Postfix alone" \
       "milter-manager keeps the message's spelling of a changed header's name; Postfix alone takes the milter's"
@@ -167,9 +187,45 @@ for entry in "${cases[@]}"; do
           postfix_no_milter_warnings '$work/managed-$name/pf'"
 done
 
+# --- placements that differ from Postfix alone by design: checked against the documentation ---
+# headers_of FILE: the message header lines of a delivered file, continuation lines included
+headers_of() { awk '/^\r?$/ { exit } { print }' "$1"; }
+# check_add_same_name FILE: "X-Dup: four" lands right before the first X-Dup (merge-rules.md)
+check_add_same_name() {
+  [ "$(headers_of "$1" | grep -A1 '^X-Dup: four$' | tail -n 1)" = "X-Dup: one" ]
+}
+# check_change_absent FILE: X-Dup #1 is now "zero"; the absent #7 was added right before the
+# first X-Dup: seventh, zero, two, three
+check_change_absent() {
+  [ "$(headers_of "$1" | grep -A1 '^X-Dup: seventh$' | tail -n 1)" = "X-Dup: zero" ] &&
+    [ "$(headers_of "$1" | grep '^X-Dup:' | tr '\n' '|')" = "X-Dup: seventh|X-Dup: zero|X-Dup: two|X-Dup: three|" ]
+}
+port=31020
+for entry in "${placements[@]}"; do
+  IFS='|' read -r name options check <<<"$entry"
+  $SMTP_CLIENT --server "127.0.0.1:$port" --message-file "$work/message.eml" \
+    --rcpt recipient@example.org >"$work/managed-$name.smtp"
+  port=$((port + 2))
+  file=$(postfix_wait_message "$work/managed-$name/pf" '^Message-ID: <differential@')
+  tap_check "$name: delivered behind milter-manager" test -n "$file"
+  if "$check" "${file:-/dev/null}"; then
+    tap_ok "$name: placed as doc/merge-rules.md says (child: $options)"
+  else
+    tap_not_ok "$name: placed as doc/merge-rules.md says (child: $options)"
+    tap_diag "headers delivered (Postfix counts its own, hidden Received: header in SMFIR_INSHEADER indexes):"
+    tap_diag "$(headers_of "${file:-/dev/null}" | grep -v '^[[:space:]]' | grep -v '^X-\(Client\|Helo\|Mail\|Rcpt\)-')"
+    tap_diag "milter-manager's own log has no edit detail; capture the session with test/lib/milter-capture.py to see the operations"
+  fi
+  tap_check "$name: Postfix logged no milter problem" postfix_no_milter_warnings "$work/managed-$name/pf"
+done
+
 manager_pairs_stop
 unclean=""
 for entry in "${cases[@]}"; do
+  name=${entry%%|*}
+  manager_clean_exit "$work/managed-$name/mm" >>"$work/unclean" || unclean="$unclean $name"
+done
+for entry in "${placements[@]}"; do
   name=${entry%%|*}
   manager_clean_exit "$work/managed-$name/mm" >>"$work/unclean" || unclean="$unclean $name"
 done
