@@ -205,6 +205,25 @@ mm_header_list_append_original(MmHeaderList *list, const char *name, const char 
   return TRUE;
 }
 
+/* mm_header_list_append_hidden - a header the MTA has but does not show milters (Postfix's
+ * own Received:, which Postfix counts in insert positions): nameless, so that no change,
+ * delete or Sendmail-style add can match it, and kept unchanged by every edit */
+gboolean
+mm_header_list_append_hidden(MmHeaderList *list, GError **error)
+{
+  if (!insert_at(list, list->headers->len, "", "", list->next_origin, error))
+    return FALSE;
+  list->next_origin++;
+  return TRUE;
+}
+
+/* mm_header_is_hidden - HEADER stands for one the MTA does not show */
+gboolean
+mm_header_is_hidden(const MmHeader *header)
+{
+  return header->name[0] == '\0';
+}
+
 /* add_placed - add as `h` does, names and value already checked */
 static gboolean
 add_placed(MmHeaderList *list, const char *name, const char *value, GError **error)

@@ -55,6 +55,14 @@ const MmHeader *mm_header_list_nth(const MmHeaderList *list, guint position);
 gboolean mm_header_list_append_original(MmHeaderList *list, const char *name,
                                         const char *value, GError **error);
 
+/* mm_header_list_append_hidden - append a header the MTA has but does not show milters:
+ * Postfix hides its own Received: header yet counts it in insert positions. It has no name,
+ * no child sees it, no edit matches it, and the diff never mentions it. */
+gboolean mm_header_list_append_hidden(MmHeaderList *list, GError **error);
+
+/* mm_header_is_hidden - HEADER is such a hidden header */
+gboolean mm_header_is_hidden(const MmHeader *header);
+
 /* mm_header_list_add - a child's `h`: insert before the first header with the same name
  * (compared without case), else append; as milter manager 2.3 and Sendmail place it. */
 gboolean mm_header_list_add(MmHeaderList *list, const char *name, const char *value,

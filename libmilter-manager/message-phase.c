@@ -4,6 +4,8 @@
  * record with its own cursor, and the next child reads it as the previous ones left it. */
 #include "children-private.h"
 
+#include <string.h>
+
 #include "log.h"
 #include "protocol.h"
 #include "statistics.h"
@@ -77,6 +79,11 @@ ensure_message(MmChildren *children)
     return children->message;
   MmMessage *message = g_new0(MmMessage, 1);
   message->original = mm_header_list_new();
+  /* Postfix counts its own Received: header, which it never shows milters, in insert
+   * positions (cleanup_milter.c): stand it in at the top so that ours count the same. */
+  const char *mta = mm_macros_lookup(children->macros, 0, "v");
+  if (mta != NULL && strstr(mta, "Postfix") != NULL)
+    mm_header_list_append_hidden(message->original, NULL);
   message->body = mm_body_spool_new(children->config->body_memory_limit, NULL);
   message->queue = g_ptr_array_new();
   message->everyone_accepted = TRUE;
@@ -238,6 +245,9 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
     (children->mta_option.steps & MM_STEP_HEADER_LEADING_SPACE) != 0;
   const MmHeaderList *headers = message->current ? message->current : message->original;
   MmClientSend sent;
+  while (child->header_cursor < mm_header_list_length(headers) &&
+         mm_header_is_hidden(mm_header_list_nth(headers, child->header_cursor)))
+    child->header_cursor++; /* the MTA never showed it: neither do we */
   if (child->header_cursor < mm_header_list_length(headers)) {
     const MmHeader *header = mm_header_list_nth(headers, child->header_cursor++);
     MmStopperArgs args = {.header_name = header->name, .header_value = header->value};
