@@ -416,6 +416,44 @@ test_leading_space(void)
   g_assert_null(mm_header_list_translate_value(NULL, TRUE, FALSE));
 }
 
+/* test_hidden - Postfix's hidden Received: header counts for insert positions only */
+static void
+test_hidden(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MmHeaderList) original = mm_header_list_new();
+  g_assert_true(mm_header_list_append_hidden(original, &error));
+  g_assert_true(mm_header_list_append_original(original, "Subject", "hi", &error));
+  g_assert_true(mm_header_list_append_original(original, "X-Dup", "one", &error));
+  g_assert_true(mm_header_is_hidden(mm_header_list_nth(original, 0)));
+  g_assert_false(mm_header_is_hidden(mm_header_list_nth(original, 1)));
+
+  g_autoptr(MmHeaderList) final = mm_header_list_copy(original);
+  /* an add before the first X-Dup, a change of Subject, an append */
+  g_assert_true(mm_header_list_add(final, "X-Dup", "zero", &error));
+  g_assert_true(mm_header_list_change(final, "Subject", 1, "new", &error));
+  g_assert_true(mm_header_list_add(final, "X-End", "last", &error));
+  /* no name reaches the hidden header */
+  g_assert_false(mm_header_list_change(final, "", 1, "x", &error));
+  g_clear_error(&error);
+  g_assert_true(mm_header_is_hidden(mm_header_list_nth(final, 0)));
+
+  g_autoptr(GPtrArray) operations = NULL;
+  g_assert_true(mm_header_list_diff(original, final, &operations, &error));
+  g_assert_no_error(error);
+  g_assert_cmpuint(operations->len, ==, 3);
+  const MmHeaderOperation *change = g_ptr_array_index(operations, 0);
+  g_assert_cmpint(change->type, ==, MM_HEADER_OPERATION_CHANGE);
+  g_assert_cmpstr(change->name, ==, "Subject");
+  g_assert_cmpuint(change->index, ==, 1); /* occurrences skip the hidden header */
+  const MmHeaderOperation *insert = g_ptr_array_index(operations, 1);
+  g_assert_cmpint(insert->type, ==, MM_HEADER_OPERATION_INSERT);
+  g_assert_cmpstr(insert->name, ==, "X-Dup");
+  g_assert_cmpuint(insert->index, ==, 2); /* positions count it: hidden, Subject, here */
+  const MmHeaderOperation *append = g_ptr_array_index(operations, 2);
+  g_assert_cmpuint(append->index, ==, 4);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -425,6 +463,7 @@ main(int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS(bad_cases); i++)
     g_test_add_data_func(bad_cases[i].path, &bad_cases[i], test_bad);
   g_test_add_func("/header-list/limits", test_limits);
+  g_test_add_func("/header-list/hidden", test_hidden);
   for (guint i = 0; i < G_N_ELEMENTS(diff_cases); i++)
     g_test_add_data_func(diff_cases[i].path, &diff_cases[i], test_diff);
   g_test_add_func("/header-list/diff/unrelated", test_diff_unrelated);
