@@ -91,7 +91,8 @@ status() { [ "$rc" = 0 ] && [ "$(head -1 "$tmp/out")" = "status: $1" ]; }
 explain() {
   local child
   for child in "$@"; do tap_diag "$child.rec:" "$(grep -v '^\[negotiate\]' "$tmp/$child.rec")"; done
-  tap_diag "output:" "$(cat "$tmp/out")" "log:" "$(grep -v '\[statistics\]' "$tmp/session.log" | tail -15)"
+  tap_diag "output:" "$(cat "$tmp/out")" \
+    "log (conditions, warnings, errors):" "$(grep -v '\[debug\] \[session\]\|\[statistics\]' "$tmp/session.log" | tail -20)"
 }
 # point DESCRIPTION COMMAND...: tap_check, with the records and log shown on failure
 point() {
