@@ -67,7 +67,7 @@ for name in $shipped; do
 done
 tap_check "--show-config: every shipped condition and the local one are listed" \
   eval '[ "$status" = 0 ] && [ -z "$missing" ]'
-[ -n "$missing" ] && tap_diag "missing:$missing"
+if [ -n "$missing" ]; then tap_diag "missing:$missing"; fi
 tap_check "--show-config: a condition's description is shown" \
   grep -qF 'condition.description = "Only between nine and five"' "$tmp/out"
 tap_check "--show-config: a milter's conditions, in order" expect filter "Remote Network,Office hours"
@@ -99,4 +99,4 @@ show_config "$fixtures/debian12/enabled"; status=$?
 tap_check "an undefined condition (no s25r.conf) is left out, without an error" \
   eval '[ "$status" = 0 ] && [ ! -s "$tmp/err" ] &&
         expect milter-greylist "Sendmail Compatible,Stress Notify,Trust,Remote Network,Unauthenticated"'
-[ -s "$tmp/err" ] && tap_diag "$(head -5 "$tmp/err")"
+if [ -s "$tmp/err" ]; then tap_diag "$(head -5 "$tmp/err")"; fi
