@@ -127,7 +127,8 @@ Tap.equal({
 Tap.equal([], log, "/debian12/enabled/nothing-logged")
 greylist = found.find {|f| f.name == "milter-greylist"}
 Tap.equal(30, greylist&.extra_timeout, "/debian12/enabled/greylist-tarpit")
-Tap.equal(["S25R"], greylist&.conditions, "/debian12/enabled/greylist-conditions")
+Tap.equal(["Sendmail Compatible", "Stress Notify", "Trust", "Remote Network", "S25R",
+           "Unauthenticated"], greylist&.conditions, "/debian12/enabled/greylist-conditions")
 opendkim = found.find {|f| f.name == "opendkim"}
 Tap.equal(["/usr/bin/systemctl", "start opendkim"],
           [opendkim&.command, opendkim&.command_options], "/debian12/enabled/systemd-command")

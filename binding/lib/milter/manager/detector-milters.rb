@@ -23,7 +23,13 @@ module Milter
                       default: default, app_first: app_first, conditions: conditions).freeze
       end
 
-      GREYLIST_CONDITIONS = ["S25R"].freeze
+      # 2.3's data/defaults/*.conf: greylisting only for remote, unauthenticated, dynamic
+      # looking clients, with the macros its ACLs use; content filters of the spam/SPF kind
+      # only for remote unauthenticated clients and not under stress. Anti-virus, DKIM,
+      # DMARC and amavis milters get none: they must see every message.
+      GREYLIST_CONDITIONS = ["Sendmail Compatible", "Stress Notify", "Trust", "Remote Network",
+                             "S25R", "Unauthenticated"].freeze
+      SPAM_CONDITIONS = ["Remote Network", "Unauthenticated", "No Stress"].freeze
       GREYLIST = "milter-greylist: greylisting"
       CLAMAV = "clamav-milter: ClamAV anti-virus"
       SPAMASS = "spamass-milter: SpamAssassin"
@@ -47,7 +53,8 @@ module Milter
                   app: [:greylist, "/etc/milter-greylist/greylist.conf"],
                   default: "/var/run/milter-greylist/milter-greylist.sock",
                   conditions: GREYLIST_CONDITIONS),
-        candidate("spfmilter", "spfmilter: SPF", default: "/var/run/spfmilter/spfmilter.sock"),
+        candidate("spfmilter", "spfmilter: SPF", default: "/var/run/spfmilter/spfmilter.sock",
+                  conditions: SPAM_CONDITIONS),
         candidate("clamav-milter", CLAMAV, app: [:clamav, "/etc/clamav/clamav-milter.conf"],
                                            app_first: true),
         candidate("dkim-filter", "dkim-filter: DKIM",
@@ -56,11 +63,13 @@ module Milter
                                         default: "local:/run/opendkim/opendkim.sock"),
         candidate("opendmarc", OPENDMARC, app: [:key_value, "/etc/opendmarc.conf"],
                                           default: "local:/run/opendmarc/opendmarc.sock"),
-        candidate("spamass-milter", SPAMASS, default: SPAMASS_DEBIAN_DEFAULT),
+        candidate("spamass-milter", SPAMASS, default: SPAMASS_DEBIAN_DEFAULT,
+                  conditions: SPAM_CONDITIONS),
         candidate("amavisd-new-milter", "amavisd-new milter",
                   default: "/var/lib/amavis/amavisd-new-milter.sock"),
         candidate("mimedefang", "MIMEDefang", default: "/var/spool/MIMEDefang/mimedefang.sock"),
-        candidate("rspamd", RSPAMD, app: [:rspamd, "/etc/rspamd"], app_first: true),
+        candidate("rspamd", RSPAMD, app: [:rspamd, "/etc/rspamd"], app_first: true,
+                  conditions: SPAM_CONDITIONS),
       ].freeze
 
       # AlmaLinux / Red Hat (EPEL packages).
@@ -70,14 +79,17 @@ module Milter
                                                conditions: GREYLIST_CONDITIONS),
         candidate("clamav-milter", CLAMAV, app: [:clamav, "/etc/mail/clamav-milter.conf"],
                                            app_first: true),
-        candidate("enma", "ENMA: SPF and Sender ID", app: [:enma, "/etc/enma.conf"]),
+        candidate("enma", "ENMA: SPF and Sender ID", app: [:enma, "/etc/enma.conf"],
+                  conditions: SPAM_CONDITIONS),
         candidate("spamass-milter", SPAMASS,
-                  default: "/run/spamass-milter/spamass-milter.sock"),
+                  default: "/run/spamass-milter/spamass-milter.sock",
+                  conditions: SPAM_CONDITIONS),
         candidate("amavisd", "amavisd-new milter"),
         candidate("opendkim", OPENDKIM, app: [:key_value, "/etc/opendkim.conf"]),
         candidate("opendmarc", OPENDMARC, app: [:key_value, "/etc/opendmarc.conf"]),
         candidate("mimedefang", "MIMEDefang", default: "/run/mimedefang/mimedefang.sock"),
-        candidate("rspamd", RSPAMD, app: [:rspamd, "/etc/rspamd"], app_first: true),
+        candidate("rspamd", RSPAMD, app: [:rspamd, "/etc/rspamd"], app_first: true,
+                  conditions: SPAM_CONDITIONS),
       ].freeze
 
       FREEBSD_ETC = "/usr/local/etc"
@@ -88,8 +100,9 @@ module Milter
                   app: [:greylist, "#{FREEBSD_ETC}/mail/greylist.conf"],
                   conditions: GREYLIST_CONDITIONS),
         candidate("milter-enma", "ENMA: SPF and Sender ID",
-                  app: [:enma, "#{FREEBSD_ETC}/enma.conf"]),
-        candidate("milter-sid", "sid-milter: Sender ID"),
+                  app: [:enma, "#{FREEBSD_ETC}/enma.conf"],
+                  conditions: SPAM_CONDITIONS),
+        candidate("milter-sid", "sid-milter: Sender ID", conditions: SPAM_CONDITIONS),
         candidate("clamav-milter", CLAMAV,
                   app: [:clamav, "#{FREEBSD_ETC}/clamav-milter.conf"], app_first: true,
                   default: "/var/run/clamav/clmilter.sock"),
@@ -97,12 +110,15 @@ module Milter
         candidate("milter-opendkim", OPENDKIM,
                   app: [:key_value, "#{FREEBSD_ETC}/mail/opendkim.conf"]),
         candidate("opendmarc", OPENDMARC, app: [:key_value, "#{FREEBSD_ETC}/mail/opendmarc.conf"]),
-        candidate("spamass-milter", SPAMASS, default: "/var/run/spamass-milter.sock"),
+        candidate("spamass-milter", SPAMASS, default: "/var/run/spamass-milter.sock",
+                  conditions: SPAM_CONDITIONS),
         candidate("amavis-milter", "amavisd-new milter"),
         candidate("milter-regex", "milter-regex",
-                  default: "/var/spool/milter-regex/sock"),
+                  default: "/var/spool/milter-regex/sock",
+                  conditions: SPAM_CONDITIONS),
         candidate("mimedefang", "MIMEDefang"),
-        candidate("rspamd", RSPAMD, app: [:rspamd, "#{FREEBSD_ETC}/rspamd"], app_first: true),
+        candidate("rspamd", RSPAMD, app: [:rspamd, "#{FREEBSD_ETC}/rspamd"], app_first: true,
+                  conditions: SPAM_CONDITIONS),
       ].freeze
 
       PKGSRC_ETC = "/usr/pkg/etc"
@@ -113,13 +129,15 @@ module Milter
                   app: [:greylist, "#{PKGSRC_ETC}/mail/greylist.conf"],
                   conditions: GREYLIST_CONDITIONS),
         candidate("mimedefang", "MIMEDefang"),
-        candidate("enma", "ENMA: SPF and Sender ID", app: [:enma, "#{PKGSRC_ETC}/enma.conf"]),
+        candidate("enma", "ENMA: SPF and Sender ID", app: [:enma, "#{PKGSRC_ETC}/enma.conf"],
+                  conditions: SPAM_CONDITIONS),
         candidate("dkmilter", "dk-milter: DomainKeys", default: "local:/tmp/.dkmilter.sock"),
         candidate("dkim-filter", "dkim-filter: DKIM"),
         candidate("opendkim", OPENDKIM, app: [:key_value, "#{PKGSRC_ETC}/opendkim.conf"]),
-        candidate("spamass-milter", SPAMASS),
+        candidate("spamass-milter", SPAMASS, conditions: SPAM_CONDITIONS),
         candidate("amavismilter", "amavisd-new milter"),
-        candidate("milter-regex", "milter-regex", default: "/var/spool/milter-regex/sock"),
+        candidate("milter-regex", "milter-regex", default: "/var/spool/milter-regex/sock",
+                  conditions: SPAM_CONDITIONS),
       ].freeze
 
       # Variables that name the socket outright, in the order they are tried.
