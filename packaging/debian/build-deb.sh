@@ -53,7 +53,7 @@ depends=$(
     while read -r lib; do
       case "$lib" in "$stage"/*) continue;; esac
       dpkg -S "$(readlink -f "$lib")" 2>/dev/null || dpkg -S "$lib" 2>/dev/null || true
-    done | cut -d: -f1 | sort -u |
+    done | cut -d: -f1 | sort -u | grep -vx "milter-manager" |
     while read -r package; do
       printf '%s (>= %s)\n' "$package" "$(dpkg-query -W -f='${Version}' "$package")"
     done | paste -sd, | sed 's/,/, /g')
