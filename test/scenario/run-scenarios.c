@@ -481,6 +481,14 @@ apply_setting(MmConfig *config, const char *setting)
     config->body_memory_limit = (gsize)atol(kv[1]);
     return TRUE;
   }
+  if (g_str_equal(kv[0], "message_phase")) {
+    if (g_str_equal(kv[1], "parallel") || g_str_equal(kv[1], "sequential")) {
+      config->message_phase = g_str_equal(kv[1], "parallel") ? MM_MESSAGE_PHASE_PARALLEL
+                                                              : MM_MESSAGE_PHASE_SEQUENTIAL;
+      return TRUE;
+    }
+    return FALSE;
+  }
   return FALSE;
 }
 
