@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* children-private.h: the state shared by children.c (negotiation and parallel steps) and
- * message-phase.c (the sequential message pipeline); not installed. */
+ * message-phase.c (the message pipeline, sequential or parallel); not installed. */
 #pragma once
 
 #include "applicable.h"
@@ -46,6 +46,11 @@ typedef struct {
   char *staged_change_from;
   char *staged_change_from_args;
   char *staged_quarantine;
+  /* Parallel message phase: its header edits in the order it sent them (MmHeaderEdit*, see
+   * message-parallel.c), replayed at the merge since edits of a list copy cannot be merged;
+   * and whether it finished well, so that its edits wait for the merge in configuration order. */
+  GPtrArray *staged_header_edits;
+  gboolean edits_kept;
 } MmChild;
 
 struct MmChildren {
@@ -103,3 +108,8 @@ void mm_message_child_modified(MmChildren *children, MmChild *child, const MmRep
 void mm_message_child_progressed(MmChildren *children, MmChild *child);
 void mm_message_child_failed(MmChildren *children, MmChild *child);
 void mm_message_child_reset(MmChild *child);
+
+/* message-parallel.c, used by message-phase.c */
+void mm_message_parallel_record_header_edit(MmChild *child, char code, const char *name,
+                                            guint32 index, const char *value);
+void mm_message_parallel_replay_header_edits(const MmChild *child, MmHeaderList *headers);

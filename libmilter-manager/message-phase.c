@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* message-phase.c: headers, end of header, body and end of message go through the children
- * one after another: the message is recorded as the MTA sends it, each child reads it from the
- * record with its own cursor, and the next child reads it as the previous ones left it. */
+/* message-phase.c: headers, end of header, body and end of message: the message is recorded
+ * as the MTA sends it and each child reads it from the record with its own cursor; in sequence
+ * (each child as the previous ones left it) or in parallel (all at once, edits merged at the end). */
 #include "children-private.h"
 
 #include <string.h>
@@ -50,6 +50,15 @@ mm_message_child_reset(MmChild *child)
   g_clear_pointer(&child->staged_change_from, g_free);
   g_clear_pointer(&child->staged_change_from_args, g_free);
   g_clear_pointer(&child->staged_quarantine, g_free);
+  g_clear_pointer(&child->staged_header_edits, g_ptr_array_unref);
+  child->edits_kept = FALSE;
+}
+
+/* is_parallel - whether the children read the message all at once */
+static gboolean
+is_parallel(const MmChildren *children)
+{
+  return children->config->message_phase == MM_MESSAGE_PHASE_PARALLEL;
 }
 
 /* mm_message_free - NULL-safe */
@@ -151,17 +160,41 @@ commit_edits(MmMessage *message, MmChild *child)
   }
 }
 
-/* finish_child - CHILD is done with the message (STATUS continue or accept) */
+/* finish_child - CHILD is done with the message (STATUS continue or accept). In parallel its
+ * edits wait for the others: they are merged in configuration order, not in finishing order. */
 static void
 finish_child(MmMessage *message, MmChild *child, MmStatus status, gboolean keep_edits)
 {
-  if (keep_edits)
-    commit_edits(message, child);
   if (status != MM_STATUS_ACCEPT)
     message->everyone_accepted = FALSE;
   child->in_transaction = FALSE;
   child->waiting = FALSE;
+  if (keep_edits && is_parallel(child->children)) {
+    child->edits_kept = TRUE;
+    return;
+  }
+  if (keep_edits)
+    commit_edits(message, child);
   mm_message_child_reset(child);
+}
+
+/* merge_parallel_edits - the kept edits of every child, in configuration order, onto the
+ * message as the MTA sent it: header edits replayed, the last body, sender and reason win */
+static void
+merge_parallel_edits(MmMessage *message)
+{
+  for (guint i = 0; i < message->queue->len; i++) {
+    MmChild *child = g_ptr_array_index(message->queue, i);
+    if (!child->edits_kept)
+      continue;
+    if (child->staged_header_edits && child->staged_header_edits->len > 0) {
+      if (message->current == NULL)
+        message->current = mm_header_list_copy(message->original);
+      mm_message_parallel_replay_header_edits(child, message->current);
+    }
+    commit_edits(message, child);
+    mm_message_child_reset(child);
+  }
 }
 
 /* set_verdict - a final answer for the message: nobody else needs to see it */
@@ -204,6 +237,8 @@ answer_mta(MmChildren *children, MmStatus status, const char *reply_code, gboole
   MmMessageEdits edits = {0};
   g_autoptr(GPtrArray) operations = NULL;
   gboolean keeps_edits = status == MM_STATUS_CONTINUE || status == MM_STATUS_ACCEPT;
+  if (keeps_edits && is_parallel(children))
+    merge_parallel_edits(message);
   if (keeps_edits && message->current) {
     g_autoptr(GError) error = NULL;
     if (!mm_header_list_diff(message->original, message->current, &operations, &error))
@@ -309,11 +344,70 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
   return sent == MM_CLIENT_SEND_WAIT ? SENT_WAITING : SENT_DONE;
 }
 
+/* feed - give CHILD what it has not had yet, until it waits for a reply, has all the MTA
+ * sent so far, or leaves the message */
+static void
+feed(MmChildren *children, MmMessage *message, MmChild *child)
+{
+  while (child->in_transaction && !child->gone && !child->waiting &&
+         message->verdict == MM_STATUS_NOT_CHANGED) {
+    Sent sent = send_next(children, message, child);
+    if (sent == SENT_WAITING)
+      child->waiting = TRUE;
+    else if (sent == SENT_CAUGHT_UP)
+      return;
+  }
+}
+
+/* pump_parallel - every child reads the MTA's message at once; the MTA's item is answered
+ * when all of them are done with it (or at once by a final verdict from any of them) */
+static void
+pump_parallel(MmChildren *children)
+{
+  MmMessage *message = children->message;
+  gboolean anyone = FALSE;
+  gboolean busy = FALSE;
+  gboolean all_skipped = TRUE;
+  for (guint i = 0; i < message->queue->len && message->verdict == MM_STATUS_NOT_CHANGED; i++) {
+    MmChild *child = g_ptr_array_index(message->queue, i);
+    feed(children, message, child);
+    if (!child->in_transaction || child->gone)
+      continue;
+    anyone = TRUE;
+    busy = busy || child->waiting;
+    all_skipped = all_skipped && child->body_skipped;
+  }
+  if (message->verdict != MM_STATUS_NOT_CHANGED) {
+    if (message->mta_waiting)
+      answer_mta(children, message->verdict, message->verdict_code, TRUE);
+    return;
+  }
+  if (!anyone) {
+    /* Nobody needs more of the message: the end of message, or every child accepted. */
+    if (message->mta_waiting == MM_COMMAND_END_OF_MESSAGE)
+      answer_mta(children, message->everyone_accepted ? MM_STATUS_ACCEPT : MM_STATUS_CONTINUE,
+                 NULL, TRUE);
+    else if (message->mta_waiting)
+      answer_mta(children, MM_STATUS_ACCEPT, NULL, FALSE);
+    return;
+  }
+  if (busy || !message->mta_waiting || message->mta_waiting == MM_COMMAND_END_OF_MESSAGE)
+    return;
+  /* Skip only when no child wants more body: the MTA would not send it to anyone. */
+  gboolean skip = message->mta_waiting == MM_COMMAND_BODY && all_skipped &&
+                  (children->mta_option.steps & MM_STEP_SKIP);
+  answer_mta(children, skip ? MM_STATUS_SKIP : MM_STATUS_CONTINUE, NULL, FALSE);
+}
+
 /* pump - move the message through the children as far as it goes now */
 static void
 pump(MmChildren *children)
 {
   MmMessage *message = children->message;
+  if (is_parallel(children)) {
+    pump_parallel(children);
+    return;
+  }
   for (;;) {
     if (message->verdict != MM_STATUS_NOT_CHANGED) {
       if (message->mta_waiting)
@@ -412,6 +506,11 @@ mm_message_child_modified(MmChildren *children, MmChild *child, const MmReply *r
   case MM_REPLY_CHANGE_HEADER: {
     value = mm_header_list_translate_value(reply->u.header.value, child_leading_space,
                                            mta_leading_space);
+    if (is_parallel(children)) {
+      mm_message_parallel_record_header_edit(child, reply->code, reply->u.header.name,
+                                             reply->u.header.index, value);
+      break;
+    }
     MmHeaderList *headers = staged_headers(message, child);
     gboolean done =
       reply->code == MM_REPLY_ADD_HEADER

@@ -462,6 +462,100 @@ run_expect_log(Runner *runner, const ScnLine *line, const char *text)
 
 /* ---- set-up and the test ---------------------------------------------------------- */
 
+/* ---- a scripted applicable condition ("config stop CHILD STAGE") --------------------- */
+
+/* The stops: "CHILD STAGE" strings; a child is stopped at every call of a listed stage. */
+typedef struct {
+  GPtrArray *stops;
+} ScnEngine;
+
+/* scn_engine_stopper_stages - the stages listed for MILTER_NAME */
+static guint32
+scn_engine_stopper_stages(gpointer engine, const char *milter_name)
+{
+  ScnEngine *self = engine;
+  guint32 stages = 0;
+  for (guint i = 0; i < self->stops->len; i++) {
+    g_auto(GStrv) words = g_strsplit(g_ptr_array_index(self->stops, i), " ", 2);
+    for (MmStopperStage stage = 0; stage < MM_STOPPER_COUNT; stage++)
+      if (g_str_equal(words[0], milter_name) && g_str_equal(words[1], mm_stopper_stage_name(stage)))
+        stages |= 1u << stage;
+  }
+  return stages;
+}
+
+/* scn_engine_session_begin - no per-session state; non-NULL means "conditions run" */
+static gpointer
+scn_engine_session_begin(gpointer engine, MmApplicableSession *session,
+                         const MmApplicableSessionClass *klass)
+{
+  (void)session;
+  (void)klass;
+  return engine;
+}
+
+/* scn_engine_nothing - transaction and session ends keep nothing */
+static void
+scn_engine_nothing(gpointer engine, gpointer session_state)
+{
+  (void)engine;
+  (void)session_state;
+}
+
+/* scn_engine_stop - stop MILTER_NAME at STAGE when it is listed */
+static MmApplicableAnswer
+scn_engine_stop(gpointer engine, gpointer session_state, const char *milter_name,
+                MmStopperStage stage, const MmStopperArgs *args, MmApplicableDoneFunc done,
+                gpointer done_data)
+{
+  (void)session_state;
+  (void)args;
+  (void)done;
+  (void)done_data;
+  return (scn_engine_stopper_stages(engine, milter_name) & (1u << stage)) ? MM_APPLICABLE_STOP
+                                                                          : MM_APPLICABLE_APPLY;
+}
+
+/* scn_engine_free - with the configuration */
+static void
+scn_engine_free(gpointer engine)
+{
+  ScnEngine *self = engine;
+  g_ptr_array_unref(self->stops);
+  g_free(self);
+}
+
+static const MmApplicableEngineClass scn_engine_class = {
+  .stopper_stages = scn_engine_stopper_stages,
+  .session_begin = scn_engine_session_begin,
+  .transaction_end = scn_engine_nothing,
+  .session_end = scn_engine_nothing,
+  .stop = scn_engine_stop,
+  .free = scn_engine_free,
+};
+
+/* add_stop - "stop CHILD STAGE": the configuration gets the scripted engine at the first */
+static gboolean
+add_stop(MmConfig *config, const char *stop)
+{
+  g_auto(GStrv) words = g_strsplit(stop, " ", 0);
+  if (g_strv_length(words) != 2)
+    return FALSE;
+  gboolean known = FALSE;
+  for (MmStopperStage stage = 0; stage < MM_STOPPER_COUNT; stage++)
+    known = known || g_str_equal(words[1], mm_stopper_stage_name(stage));
+  if (!known)
+    return FALSE;
+  if (config->applicable.klass == NULL) {
+    ScnEngine *engine = g_new0(ScnEngine, 1);
+    engine->stops = g_ptr_array_new_with_free_func(g_free);
+    config->applicable.klass = &scn_engine_class;
+    config->applicable.engine = engine;
+  }
+  g_ptr_array_add(((ScnEngine *)config->applicable.engine)->stops, g_strdup(stop));
+  return TRUE;
+}
+
 /* apply_setting - one "config KEY VALUE" line */
 static gboolean
 apply_setting(MmConfig *config, const char *setting)
@@ -480,6 +574,16 @@ apply_setting(MmConfig *config, const char *setting)
   if (g_str_equal(kv[0], "body_memory_limit")) {
     config->body_memory_limit = (gsize)atol(kv[1]);
     return TRUE;
+  }
+  if (g_str_equal(kv[0], "stop"))
+    return add_stop(config, kv[1]);
+  if (g_str_equal(kv[0], "message_phase")) {
+    if (g_str_equal(kv[1], "parallel") || g_str_equal(kv[1], "sequential")) {
+      config->message_phase = g_str_equal(kv[1], "parallel") ? MM_MESSAGE_PHASE_PARALLEL
+                                                              : MM_MESSAGE_PHASE_SEQUENTIAL;
+      return TRUE;
+    }
+    return FALSE;
   }
   return FALSE;
 }

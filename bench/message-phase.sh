@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# bench/message-phase.sh: end-of-message latency of the sequential and the parallel message
+# phase, with children that each take a fixed time at end of message (doc/performance.md).
+set -u
+
+usage() {
+  cat <<'EOF_USAGE'
+usage: bench/message-phase.sh [options]   (from a build tree: `make bench-message-phase`,
+                                          or top_builddir=DIR bench/message-phase.sh)
+  --children N          slow children (default 3)
+  --delay MS            each child's time at end of message (default 50)
+  --sessions N          sessions per cell (default 100)
+  --concurrency LIST    concurrent sessions (default "1 10")
+  --body BYTES          body size (default 1024)
+  --tsv FILE            also write the rows, tab-separated, to FILE
+EOF_USAGE
+}
+
+n_children=3
+delay=50
+sessions=100
+concurrencies="1 10"
+body=1024
+tsv=""
+while [ $# -gt 0 ]; do
+  case $1 in
+    --children) n_children=$2; shift 2 ;;
+    --delay) delay=$2; shift 2 ;;
+    --sessions) sessions=$2; shift 2 ;;
+    --concurrency) concurrencies=$2; shift 2 ;;
+    --body) body=$2; shift 2 ;;
+    --tsv) tsv=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench/message-phase.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+here=$(cd "$(dirname "$0")" && pwd)
+top_srcdir=${top_srcdir:-$(dirname "$here")}
+top_builddir=${top_builddir:-$top_srcdir/_build}
+export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
+mm="$top_builddir/src/milter-manager"
+load_gen="$top_builddir/bench/mta-load"
+slow_milter="$top_builddir/bench/slow-milter"
+for program in "$mm" "$load_gen" "$slow_milter"; do
+  if [ ! -x "$program" ]; then
+    echo "bench/message-phase.sh: $program is not built (make -C $top_builddir check_PROGRAMS)" >&2
+    exit 2
+  fi
+done
+if [ "$(id -u)" = 0 ]; then user_option="-u $(id -un)"; else user_option=""; fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/mm-phase.XXXXXX")
+pids=""
+cleanup() {
+  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
+  sleep 0.2
+  for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_socket PATH - until something listens on PATH (at most 10 s)
+wait_socket() {
+  for _ in $(seq 100); do
+    [ -S "$1" ] && return 0
+    sleep 0.1
+  done
+  echo "bench/message-phase.sh: nothing listens on $1" >&2
+  return 1
+}
+
+# field LINE NAME - the value of NAME=VALUE in LINE
+field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+for i in $(seq "$n_children"); do
+  "$slow_milter" -s "unix:$tmp/child$i.sock" -e "$delay" -n "X-Slow-$i" 2>>"$tmp/children.log" &
+  pids="$pids $!"
+  # libmilter takes its time to stop: killed at the end, it is not reported as a failed job.
+  disown $!
+done
+for i in $(seq "$n_children"); do wait_socket "$tmp/child$i.sock" || exit 1; done
+
+# start_daemon PHASE - the daemon over the children with manager.message_phase = PHASE
+daemon_pid=""
+start_daemon() {
+  mkdir -p "$tmp/conf"
+  {
+    echo "manager.connection_spec = \"unix:$tmp/mm.sock\""
+    echo "manager.pid_file = nil"
+    echo "manager.message_phase = \"$1\""
+    for i in $(seq "$n_children"); do
+      echo "define_milter(\"child$i\") {|milter| milter.connection_spec = \"unix:$tmp/child$i.sock\"}"
+    done
+  } >"$tmp/conf/milter-manager.conf"
+  rm -f "$tmp/mm.sock"
+  # shellcheck disable=SC2086
+  "$mm" -c "$tmp/conf" --no-daemon $user_option --log-level="critical|error" \
+    --log-path="$tmp/daemon.log" 2>>"$tmp/daemon.err" &
+  daemon_pid=$!
+  pids="$pids $daemon_pid"
+  wait_socket "$tmp/mm.sock" || { cat "$tmp/daemon.err" >&2; exit 1; }
+}
+stop_daemon() {
+  kill -TERM "$daemon_pid" 2>/dev/null
+  wait "$daemon_pid" 2>/dev/null
+  daemon_pid=""
+}
+
+asan=""
+grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null &&
+  asan=" (ASan build)"
+echo "# message phase benchmark$asan: $n_children libmilter children, each ${delay} ms at end of" \
+     "message; $sessions sessions of $body body bytes per cell; latency = whole SMTP session"
+header=$(printf '%-10s %5s %8s %9s %9s %9s %9s' phase conc sessions rate/s p50_ms p99_ms p50/seq)
+echo "$header"
+[ -n "$tsv" ] && echo "$header" | tr -s ' ' '\t' >"$tsv"
+declare -A sequential_p50
+failed=0
+for conc in $concurrencies; do
+  for phase in sequential parallel; do
+    start_daemon "$phase"
+    # A few unmeasured sessions first: libmilter starts its threads, the daemon its children.
+    "$load_gen" -s "unix:$tmp/mm.sock" -b "$body" -c "$conc" -n "$conc" >/dev/null 2>>"$tmp/load.err"
+    line=$("$load_gen" -s "unix:$tmp/mm.sock" -b "$body" -c "$conc" -n "$sessions" \
+      2>>"$tmp/load.err") || failed=1
+    stop_daemon
+    errors=$(field "$line" errors)
+    [ "${errors:-1}" != 0 ] && failed=1
+    p50=$(field "$line" p50_ms)
+    [ "$phase" = sequential ] && sequential_p50[$conc]=$p50
+    row=$(awk -v phase="$phase" -v conc="$conc" -v s="$(field "$line" sessions)" \
+      -v rate="$(field "$line" rate)" -v p50="${p50:-0}" -v p99="$(field "$line" p99_ms)" \
+      -v sp="${sequential_p50[$conc]:-0}" 'BEGIN {
+        printf "%-10s %5d %8d %9.1f %9.3f %9.3f %9s\n", phase, conc, s, rate, p50, p99,
+          (sp > 0 ? sprintf("%.2f", p50 / sp) : "-")
+      }')
+    echo "$row"
+    [ -n "$tsv" ] && echo "$row" | tr -s ' ' '\t' >>"$tsv"
+  done
+done
+if [ -s "$tmp/load.err" ] || [ -s "$tmp/daemon.log" ]; then
+  echo "# errors reported (first lines):"
+  head -n 5 "$tmp/load.err" "$tmp/daemon.log" 2>/dev/null | sed 's/^/#   /'
+fi
+exit "$failed"
