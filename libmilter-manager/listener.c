@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "event-loop.h"
+
 G_DEFINE_QUARK(mm-listener-error-quark, mm_listener_error)
 
 typedef struct {
@@ -68,7 +70,10 @@ accept_some(MmListener *listener, gint64 now)
       return;
     int fd = accept4(listener->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      /* accept4 set both flags: mm_connection_new need not check them. */
+      mm_event_loop_set_fresh_fd(fd);
       listener->accepted(fd, listener->user_data);
+      mm_event_loop_set_fresh_fd(-1);
       continue;
     }
     int error = errno;
