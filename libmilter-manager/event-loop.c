@@ -340,26 +340,44 @@ mm_event_watch_set_output(MmEventWatch *watch, gboolean output)
   return 0;
 }
 
+/* release_slot - forget WATCH's fd; later events for it carry an old generation */
+static void
+release_slot(MmEventWatch *watch)
+{
+  guint index = watch->slot - 1;
+  Slot *slot = &loop.slots[index];
+  slot->watch = NULL;
+  slot->fd = -1;
+  slot->generation++;
+  slot->next_free = loop.first_free;
+  loop.first_free = index + 1;
+  watch->slot = 0;
+  watch->interest = 0;
+  watch->events = 0;
+  loop.n_fds--;
+}
+
 /* mm_event_watch_close_fd - stop watching FD and close it */
 void
 mm_event_watch_close_fd(MmEventWatch *watch, int fd)
 {
   g_return_if_fail(watch != NULL);
-  if (watch->slot != 0) {
-    guint index = watch->slot - 1;
-    Slot *slot = &loop.slots[index];
-    slot->watch = NULL;
-    slot->fd = -1;
-    slot->generation++;
-    slot->next_free = loop.first_free;
-    loop.first_free = index + 1;
-    watch->slot = 0;
-    watch->interest = 0;
-    loop.n_fds--;
-  }
-  watch->events = 0;
+  if (watch->slot != 0)
+    release_slot(watch);
   if (fd >= 0)
     close(fd);
+}
+
+/* mm_event_watch_remove_fd - stop watching the fd and leave it open */
+void
+mm_event_watch_remove_fd(MmEventWatch *watch)
+{
+  g_return_if_fail(watch != NULL);
+  if (watch->slot == 0)
+    return;
+  struct epoll_event unused = {0};
+  epoll_ctl(loop.epoll_fd, EPOLL_CTL_DEL, loop.slots[watch->slot - 1].fd, &unused);
+  release_slot(watch);
 }
 
 /* mm_event_watch_set_deadline - call FUNC once the time reaches DEADLINE */

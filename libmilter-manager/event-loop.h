@@ -45,6 +45,10 @@ int mm_event_watch_set_output(MmEventWatch *watch, gboolean output);
  * the closed fd (its file shared with another process) is recognised and dropped */
 void mm_event_watch_close_fd(MmEventWatch *watch, int fd);
 
+/* mm_event_watch_remove_fd - stop watching the fd and leave it open (one epoll_ctl): for an
+ * fd other processes keep using, such as a shared listening socket */
+void mm_event_watch_remove_fd(MmEventWatch *watch);
+
 /* mm_event_watch_set_deadline - call FUNC once the monotonic time reaches DEADLINE (0 =
  * none); O(log n); the deadline is dropped when it fires */
 void mm_event_watch_set_deadline(MmEventWatch *watch, gint64 deadline);
