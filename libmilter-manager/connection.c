@@ -15,6 +15,24 @@
 #include "packet.h"
 #include "protocol.h"
 
+/* Pooled connections are poisoned for AddressSanitizer, so that a use after
+ * mm_connection_free is still reported although the memory is not freed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MM_CONNECTION_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MM_CONNECTION_ASAN 1
+#endif
+#endif
+#ifdef MM_CONNECTION_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(address, size) ASAN_POISON_MEMORY_REGION(address, size)
+#define UNPOISON(address, size) ASAN_UNPOISON_MEMORY_REGION(address, size)
+#else
+#define POISON(address, size) ((void)(address), (void)(size))
+#define UNPOISON(address, size) ((void)(address), (void)(size))
+#endif
+
 G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 
 /* The input buffer starts this small (thousands of idle sessions) and grows to the largest
@@ -69,8 +87,16 @@ struct MmConnection {
   gboolean freed;
 };
 
+/* The buffers' pointers are kept here too: the leak checker does not look inside poisoned
+ * memory. */
+typedef struct {
+  MmConnection *connection;
+  guint8 *input;
+  GByteArray *output;
+} PoolEntry;
+
 static struct {
-  MmConnection *connections[MM_CONNECTION_POOL_SIZE];
+  PoolEntry entries[MM_CONNECTION_POOL_SIZE];
   guint length;
 } pool;
 
@@ -409,7 +435,10 @@ connection_release(MmConnection *connection)
       connection->input_capacity <= MM_CONNECTION_POOL_BUFFER_MAX &&
       connection->output_peak <= MM_CONNECTION_POOL_BUFFER_MAX) {
     g_byte_array_set_size(connection->output, 0);
-    pool.connections[pool.length++] = connection;
+    pool.entries[pool.length++] = (PoolEntry){connection, connection->input, connection->output};
+    if (connection->input)
+      POISON(connection->input, connection->input_capacity);
+    POISON(connection, sizeof *connection);
     return;
   }
   g_free(connection->input);
@@ -438,7 +467,10 @@ connection_create(int fd, ConnectionState state, gboolean output,
 {
   MmConnection *connection;
   if (pool.length > 0) {
-    connection = pool.connections[--pool.length];
+    connection = pool.entries[--pool.length].connection;
+    UNPOISON(connection, sizeof *connection);
+    if (connection->input)
+      UNPOISON(connection->input, connection->input_capacity);
     guint8 *input = connection->input;
     gsize input_capacity = connection->input_capacity;
     GByteArray *output = connection->output;

@@ -35,7 +35,8 @@ static struct {
   guint first_free; /* 1 + index, 0 = none */
   guint n_fds;
   MmEventWatch **heap;
-  guint heap_length;
+  guint heap_length; /* entries, some of them cancelled (deadline 0) and not yet dropped */
+  guint n_deadlines; /* entries armed */
   guint heap_capacity;
   int fresh_fd;
 } loop = {.epoll_fd = -1, .fresh_fd = -1};
@@ -83,7 +84,7 @@ heap_sift_up(guint i)
   MmEventWatch *watch = loop.heap[i];
   while (i > 0) {
     guint parent = (i - 1) / 2;
-    if (loop.heap[parent]->deadline <= watch->deadline)
+    if (loop.heap[parent]->key <= watch->key)
       break;
     heap_place(i, loop.heap[parent]);
     i = parent;
@@ -100,9 +101,9 @@ heap_sift_down(guint i)
     guint child = 2 * i + 1;
     if (child >= loop.heap_length)
       break;
-    if (child + 1 < loop.heap_length && loop.heap[child + 1]->deadline < loop.heap[child]->deadline)
+    if (child + 1 < loop.heap_length && loop.heap[child + 1]->key < loop.heap[child]->key)
       child++;
-    if (watch->deadline <= loop.heap[child]->deadline)
+    if (watch->key <= loop.heap[child]->key)
       break;
     heap_place(i, loop.heap[child]);
     i = child;
@@ -120,10 +121,30 @@ heap_remove(MmEventWatch *watch)
   if (last == watch)
     return;
   heap_place(i, last);
-  if (i > 0 && loop.heap[(i - 1) / 2]->deadline > last->deadline)
+  if (i > 0 && loop.heap[(i - 1) / 2]->key > last->key)
     heap_sift_up(i);
   else
     heap_sift_down(i);
+}
+
+/* first_deadline - the earliest deadline, 0 = none; entries cancelled or re-armed later since
+ * they were placed are dropped or moved here, once they reach the top */
+static gint64
+first_deadline(void)
+{
+  while (loop.heap_length > 0) {
+    MmEventWatch *top = loop.heap[0];
+    if (top->key == top->deadline)
+      return top->deadline;
+    if (top->deadline == 0) {
+      heap_remove(top);
+      top->key = 0;
+      continue;
+    }
+    top->key = top->deadline;
+    heap_sift_down(0);
+  }
+  return 0;
 }
 
 /* loop_prepare - ready at once with a queued watch; otherwise sleep until the first deadline */
@@ -137,10 +158,10 @@ loop_prepare(GSource *source, gint *timeout)
     *timeout = 0;
     return TRUE;
   }
-  if (loop.heap_length == 0)
+  gint64 deadline = first_deadline();
+  if (deadline == 0)
     return FALSE;
   gint64 now = g_source_get_time(source);
-  gint64 deadline = loop.heap[0]->deadline;
   if (now >= deadline) {
     *timeout = 0;
     return TRUE;
@@ -157,7 +178,8 @@ loop_check(GSource *source)
     return FALSE;
   if (!queue_is_empty() || (g_source_query_unix_fd(source, loop.epoll_tag) & G_IO_IN))
     return TRUE;
-  return loop.heap_length > 0 && g_source_get_time(source) >= loop.heap[0]->deadline;
+  gint64 deadline = first_deadline();
+  return deadline != 0 && g_source_get_time(source) >= deadline;
 }
 
 /* gather - queue the watches of the fds the epoll set reports */
@@ -194,10 +216,11 @@ loop_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
   gint64 now = g_source_get_time(source);
   if (g_source_query_unix_fd(source, loop.epoll_tag) & G_IO_IN)
     gather();
-  while (loop.heap_length > 0 && loop.heap[0]->deadline <= now) {
+  for (gint64 first = first_deadline(); first != 0 && first <= now; first = first_deadline()) {
     MmEventWatch *watch = loop.heap[0];
     heap_remove(watch);
-    watch->deadline = 0;
+    watch->deadline = watch->key = 0;
+    loop.n_deadlines--;
     if (!watch->prev)
       queue_append(&loop.queue, watch);
   }
@@ -380,34 +403,39 @@ mm_event_watch_remove_fd(MmEventWatch *watch)
   release_slot(watch);
 }
 
-/* mm_event_watch_set_deadline - call FUNC once the time reaches DEADLINE */
+/* mm_event_watch_set_deadline - call FUNC once the time reaches DEADLINE: cancelling it or
+ * moving it later, as re-arming a timeout on every protocol step does, leaves the heap alone
+ * (O(1)); the entry is corrected when it reaches the top */
 void
 mm_event_watch_set_deadline(MmEventWatch *watch, gint64 deadline)
 {
   g_return_if_fail(watch != NULL);
   if (deadline == watch->deadline)
     return;
-  if (deadline == 0) {
-    if (watch->heap_index)
-      heap_remove(watch);
-    watch->deadline = 0;
+  if (watch->deadline == 0)
+    loop.n_deadlines++;
+  else if (deadline == 0)
+    loop.n_deadlines--;
+  watch->deadline = deadline;
+  if (deadline == 0)
+    return;
+  if (watch->heap_index) {
+    if (deadline < watch->key) {
+      watch->key = deadline;
+      heap_sift_up(watch->heap_index - 1);
+    }
     return;
   }
-  if (!loop_start())
-    return;
-  gint64 old = watch->deadline;
-  watch->deadline = deadline;
-  if (watch->heap_index) {
-    if (deadline < old)
-      heap_sift_up(watch->heap_index - 1);
-    else
-      heap_sift_down(watch->heap_index - 1);
+  if (!loop_start()) {
+    watch->deadline = 0;
+    loop.n_deadlines--;
     return;
   }
   if (loop.heap_length == loop.heap_capacity) {
     loop.heap_capacity = MAX(64, loop.heap_capacity * 2);
     loop.heap = g_renew(MmEventWatch *, loop.heap, loop.heap_capacity);
   }
+  watch->key = deadline;
   loop.heap[loop.heap_length++] = watch;
   heap_sift_up(loop.heap_length - 1);
 }
@@ -429,6 +457,10 @@ mm_event_watch_clear(MmEventWatch *watch)
   if (!watch)
     return;
   mm_event_watch_set_deadline(watch, 0);
+  /* The heap must not keep a pointer to a watch its owner may free. */
+  if (watch->heap_index)
+    heap_remove(watch);
+  watch->key = 0;
   queue_remove(watch);
   watch->events = 0;
 }
@@ -458,5 +490,5 @@ mm_event_loop_get_n_fds(void)
 guint
 mm_event_loop_get_n_deadlines(void)
 {
-  return loop.heap_length;
+  return loop.n_deadlines;
 }

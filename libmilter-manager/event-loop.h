@@ -24,6 +24,7 @@ struct MmEventWatch {
   guint32 interest;   /* the epoll events registered */
   guint heap_index;   /* 1 + index in the deadline heap, 0 = no deadline */
   gint64 deadline;    /* monotonic microseconds, 0 = none */
+  gint64 key;         /* its place in the heap: earlier than deadline after a lazy re-arm */
   MmEventWatch *prev; /* the run queue; NULL when not queued */
   MmEventWatch *next;
 };
@@ -50,13 +51,14 @@ void mm_event_watch_close_fd(MmEventWatch *watch, int fd);
 void mm_event_watch_remove_fd(MmEventWatch *watch);
 
 /* mm_event_watch_set_deadline - call FUNC once the monotonic time reaches DEADLINE (0 =
- * none); O(log n); the deadline is dropped when it fires */
+ * none); O(1) to cancel or move later, O(log n) to move earlier; dropped when it fires */
 void mm_event_watch_set_deadline(MmEventWatch *watch, gint64 deadline);
 
 /* mm_event_watch_schedule - call FUNC on the next pass even without an event */
 void mm_event_watch_schedule(MmEventWatch *watch);
 
-/* mm_event_watch_clear - drop the deadline and any queued call (the fd: close_fd) */
+/* mm_event_watch_clear - drop the deadline and any queued call (the fd: close_fd); required
+ * before the owner frees the watch */
 void mm_event_watch_clear(MmEventWatch *watch);
 
 /* mm_event_loop_set_fresh_fd - FD (or -1) was just made by accept4/socket with
