@@ -5,6 +5,10 @@
 
 #include <glib.h>
 
+/* One pass runs at a time: a main loop nested inside a handler dispatches no watch until the
+ * handler returns (no code of the project nests loops). Single-threaded: the default main
+ * context is iterated by the thread that uses these functions. */
+
 /* Events fetched from the epoll set per pass; more wait for the next pass. */
 #define MM_EVENT_LOOP_MAX_EVENTS 256
 
