@@ -1,17 +1,37 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* connection.c: the only socket I/O (see connection.h): one custom GSource per connection
- * carries the fd watch and both deadlines, so that a connection costs one source. */
+/* connection.c: the only socket I/O (see connection.h): every connection is one watch on the
+ * process's shared epoll source (event-loop.c), its two deadlines one entry in its heap. */
 #include "connection.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "event-loop.h"
 #include "packet.h"
 #include "protocol.h"
+
+/* Pooled connections are poisoned for AddressSanitizer, so that a use after
+ * mm_connection_free is still reported although the memory is not freed. */
+#if defined(__SANITIZE_ADDRESS__)
+#define MM_CONNECTION_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define MM_CONNECTION_ASAN 1
+#endif
+#endif
+#ifdef MM_CONNECTION_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(address, size) ASAN_POISON_MEMORY_REGION(address, size)
+#define UNPOISON(address, size) ASAN_UNPOISON_MEMORY_REGION(address, size)
+#else
+#define POISON(address, size) ((void)(address), (void)(size))
+#define UNPOISON(address, size) ((void)(address), (void)(size))
+#endif
 
 G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 
@@ -20,6 +40,11 @@ G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 #define MM_CONNECTION_INPUT_INITIAL_SIZE 4096
 /* Written output is cut from the front of the queue only past this, to keep memmove rare. */
 #define MM_CONNECTION_OUTPUT_COMPACT_SIZE 65536
+/* Freed connections kept, with their buffers, for the next ones: no allocation per session
+ * in the steady state. */
+#define MM_CONNECTION_POOL_SIZE 64
+/* Buffers that grew beyond this (a large body chunk) are not kept in the pool. */
+#define MM_CONNECTION_POOL_BUFFER_MAX 16384
 
 typedef enum {
   STATE_CONNECTING,
@@ -27,23 +52,19 @@ typedef enum {
   STATE_CLOSED,
 } ConnectionState;
 
-typedef struct {
-  GSource source;
-  MmConnection *connection;
-} ConnectionSource;
-
 struct MmConnection {
+  MmEventWatch watch; /* first: the event loop hands it back */
   int fd;
   ConnectionState state;
   MmConnectionHandlers handlers;
   gpointer user_data;
   char *name; /* the spec of an outgoing connection, for messages */
 
-  ConnectionSource *source;
-  gpointer fd_tag;     /* NULL while the fd is out of the poll set */
-  GIOCondition events; /* what fd_tag watches */
-
   gboolean reading;
+  /* Edge-triggered readiness: set by an event, cleared when a call meets EAGAIN. */
+  gboolean readable;
+  gboolean writable;
+  gboolean hung_up;          /* the peer's end of file or an error is waiting to be read */
   gboolean deliver_pending;  /* whole packets may wait in the input after resuming */
   gboolean connect_pending;  /* connect() succeeded at once: report it from the loop */
   GError *pending_error;     /* found outside a dispatch: reported from the loop */
@@ -56,16 +77,28 @@ struct MmConnection {
 
   GByteArray *output;
   gsize output_sent; /* bytes at the front of output already written */
+  gsize output_peak; /* largest queue seen: whether the buffer may go back to the pool */
   gsize max_pending_output;
   guint write_timeout;   /* milliseconds, 0 = none */
   gint64 write_deadline; /* monotonic microseconds, 0 = none */
   gint64 timer_deadline;
 
-  guint dispatching; /* depth of dispatches on the stack: the real free waits for 0 */
+  guint dispatching; /* a dispatch is on the stack: the real free waits for it */
   gboolean freed;
 };
 
-static void update_events(MmConnection *connection);
+/* The buffers' pointers are kept here too: the leak checker does not look inside poisoned
+ * memory. */
+typedef struct {
+  MmConnection *connection;
+  guint8 *input;
+  GByteArray *output;
+} PoolEntry;
+
+static struct {
+  PoolEntry entries[MM_CONNECTION_POOL_SIZE];
+  guint length;
+} pool;
 
 /* pending_output - bytes queued and not yet written */
 static gsize
@@ -74,62 +107,44 @@ pending_output(const MmConnection *connection)
   return connection->output->len - connection->output_sent;
 }
 
-/* has_immediate_work - something to report or deliver without waiting for the fd */
-static gboolean
-has_immediate_work(const MmConnection *connection)
-{
-  return connection->pending_error || connection->connect_pending ||
-         (connection->deliver_pending && connection->reading &&
-          connection->state == STATE_OPEN);
-}
-
-/* earliest_deadline - the nearer of the timer and the write deadline, 0 = none */
-static gint64
-earliest_deadline(const MmConnection *connection)
+/* sync_deadline - give the event loop the nearer of the timer and the write deadline */
+static void
+sync_deadline(MmConnection *connection)
 {
   gint64 a = connection->timer_deadline, b = connection->write_deadline;
-  if (a == 0)
-    return b;
-  if (b == 0)
-    return a;
-  return MIN(a, b);
+  gint64 deadline = a == 0 ? b : b == 0 ? a : MIN(a, b);
+  mm_event_watch_set_deadline(&connection->watch, deadline);
 }
 
-/* source_prepare - ready at once for deferred work; otherwise sleep until a deadline.
- * Deadlines live here rather than in g_source_set_ready_time so re-arming the timer on
- * every protocol step costs no wakeup of the main context. */
-static gboolean
-source_prepare(GSource *source, gint *timeout)
+/* set_pending_error - keep ERROR (taken) for the loop to report, and wake for it */
+static void
+set_pending_error(MmConnection *connection, GError *error)
 {
-  MmConnection *connection = ((ConnectionSource *)source)->connection;
-  *timeout = -1;
-  if (has_immediate_work(connection)) {
-    *timeout = 0;
-    return TRUE;
-  }
-  gint64 deadline = earliest_deadline(connection);
-  if (deadline == 0)
-    return FALSE;
-  gint64 now = g_source_get_time(source);
-  if (now >= deadline) {
-    *timeout = 0;
-    return TRUE;
-  }
-  gint64 milliseconds = (deadline - now + 999) / 1000;
-  *timeout = (gint)MIN(milliseconds, (gint64)G_MAXINT);
-  return FALSE;
+  if (connection->pending_error)
+    g_error_free(error);
+  else
+    connection->pending_error = error;
+  mm_event_watch_schedule(&connection->watch);
 }
 
-/* source_check - after the poll: deferred work or a passed deadline (fd events are
- * checked by GLib itself) */
-static gboolean
-source_check(GSource *source)
+/* watch_output - watch for output space only while output waits on a full socket */
+static void
+watch_output(MmConnection *connection, gboolean output)
 {
-  MmConnection *connection = ((ConnectionSource *)source)->connection;
-  if (has_immediate_work(connection))
-    return TRUE;
-  gint64 deadline = earliest_deadline(connection);
-  return deadline != 0 && g_source_get_time(source) >= deadline;
+  int status = mm_event_watch_set_output(&connection->watch, output);
+  if (status != 0)
+    set_pending_error(connection,
+                      g_error_new(MM_CONNECTION_ERROR, MM_CONNECTION_ERROR_WRITE,
+                                  "cannot watch the socket for output: %s", g_strerror(status)));
+}
+
+/* release_fd - stop watching and close the fd */
+static void
+release_fd(MmConnection *connection)
+{
+  mm_event_watch_clear(&connection->watch);
+  mm_event_watch_close_fd(&connection->watch, connection->fd);
+  connection->fd = -1;
 }
 
 /* connection_close - end the connection once: report ERROR (taken) through connected()
@@ -147,7 +162,8 @@ connection_close(MmConnection *connection, GError *error)
   connection->write_deadline = 0;
   connection->deliver_pending = FALSE;
   connection->connect_pending = FALSE;
-  update_events(connection);
+  /* No event, deadline or queued call reaches a closed connection. */
+  mm_event_watch_clear(&connection->watch);
   if (was_connecting && connection->handlers.connected)
     connection->handlers.connected(connection->user_data, error);
   else if (connection->handlers.closed)
@@ -155,11 +171,8 @@ connection_close(MmConnection *connection, GError *error)
   g_clear_error(&error);
   if (connection->freed)
     return;
-  if (connection->fd >= 0)
-    close(connection->fd);
-  connection->fd = -1;
-  g_clear_pointer(&connection->input, g_free);
-  connection->input_start = connection->input_length = connection->input_capacity = 0;
+  release_fd(connection);
+  connection->input_start = connection->input_length = 0;
   g_byte_array_set_size(connection->output, 0);
   connection->output_sent = 0;
 }
@@ -229,16 +242,21 @@ make_room(MmConnection *connection)
   connection->input_capacity = needed;
 }
 
-/* read_some - one read, then deliver what it completed */
+/* read_some - one read, then deliver what it completed; readable stays set only when more
+ * may wait (the buffer filled up, or a hang-up is still to be read) */
 static void
 read_some(MmConnection *connection)
 {
   make_room(connection);
-  ssize_t n = read(connection->fd, connection->input + connection->input_length,
-                   connection->input_capacity - connection->input_length);
+  gsize room = connection->input_capacity - connection->input_length;
+  ssize_t n = read(connection->fd, connection->input + connection->input_length, room);
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+    if (errno == EINTR)
       return;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      connection->readable = FALSE;
+      return;
+    }
     close_with(connection, MM_CONNECTION_ERROR_READ, "read failed: %s", g_strerror(errno));
     return;
   }
@@ -252,6 +270,8 @@ read_some(MmConnection *connection)
       connection_close(connection, NULL);
     return;
   }
+  /* A short read emptied the socket: the next arrival is a new edge. */
+  connection->readable = (gsize)n == room || connection->hung_up;
   connection->input_length += (gsize)n;
   deliver(connection);
 }
@@ -262,7 +282,8 @@ write_some(MmConnection *connection, GError **error)
 {
   GByteArray *output = connection->output;
   gboolean progress = FALSE;
-  while (pending_output(connection) > 0) {
+  connection->output_peak = MAX(connection->output_peak, (gsize)output->len);
+  while (pending_output(connection) > 0 && connection->writable) {
     const guint8 *data = output->data + connection->output_sent;
     gsize length = pending_output(connection);
     ssize_t n = send(connection->fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -271,8 +292,10 @@ write_some(MmConnection *connection, GError **error)
     if (n < 0) {
       if (errno == EINTR)
         continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK)
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        connection->writable = FALSE;
         break;
+      }
       g_set_error(error, MM_CONNECTION_ERROR, MM_CONNECTION_ERROR_WRITE, "write failed: %s",
                   g_strerror(errno));
       return FALSE;
@@ -285,8 +308,10 @@ write_some(MmConnection *connection, GError **error)
     g_byte_array_set_size(output, 0);
     connection->output_sent = 0;
     connection->write_deadline = 0;
+    watch_output(connection, FALSE);
     return TRUE;
   }
+  watch_output(connection, !connection->writable);
   if (connection->output_sent > MM_CONNECTION_OUTPUT_COMPACT_SIZE &&
       connection->output_sent > pending) {
     g_byte_array_remove_range(output, 0, (guint)connection->output_sent);
@@ -315,7 +340,20 @@ write_or_close(MmConnection *connection)
     connection_close(connection, error);
 }
 
-/* finish_connect - the outcome of a non-blocking connect, from SO_ERROR */
+/* become_open - the connect finished: report it, then send what was queued meanwhile */
+static void
+become_open(MmConnection *connection)
+{
+  connection->state = STATE_OPEN;
+  connection->writable = TRUE;
+  watch_output(connection, FALSE);
+  if (connection->handlers.connected)
+    connection->handlers.connected(connection->user_data, NULL);
+  if (!connection->freed && connection->state == STATE_OPEN && pending_output(connection) > 0)
+    write_or_close(connection);
+}
+
+/* finish_connect - the outcome of a non-blocking connect that was in progress, from SO_ERROR */
 static void
 finish_connect(MmConnection *connection)
 {
@@ -330,48 +368,43 @@ finish_connect(MmConnection *connection)
                connection->name, g_strerror(status));
     return;
   }
-  connection->state = STATE_OPEN;
-  update_events(connection);
-  if (connection->handlers.connected)
-    connection->handlers.connected(connection->user_data, NULL);
-  if (!connection->freed && connection->state == STATE_OPEN && pending_output(connection) > 0)
-    write_or_close(connection);
+  become_open(connection);
 }
 
 /* connection_dispatch - one wakeup: deferred reports, fd events, then deadlines */
 static void
-connection_dispatch(MmConnection *connection, GIOCondition revents, gint64 now)
+connection_dispatch(MmConnection *connection, guint32 events, gint64 now)
 {
   if (connection->pending_error) {
     connection_close(connection, g_steal_pointer(&connection->pending_error));
     return;
   }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    connection->readable = TRUE;
+  if (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+    connection->hung_up = TRUE;
+  if (events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+    connection->writable = TRUE;
   if (connection->state == STATE_CONNECTING) {
     if (connection->connect_pending) {
+      /* connect() returned 0: nothing for SO_ERROR to tell. */
       connection->connect_pending = FALSE;
-      finish_connect(connection);
-    } else if (revents & (G_IO_OUT | G_IO_ERR | G_IO_HUP | G_IO_NVAL)) {
+      become_open(connection);
+    } else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
       finish_connect(connection);
     }
   } else if (connection->state == STATE_OPEN) {
     if (connection->deliver_pending && connection->reading)
       deliver(connection);
     if (!connection->freed && connection->state == STATE_OPEN && connection->reading &&
-        (revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+        connection->readable)
       read_some(connection);
     if (!connection->freed && connection->state == STATE_OPEN && pending_output(connection) > 0 &&
-        (revents & (G_IO_OUT | G_IO_HUP | G_IO_ERR)))
+        connection->writable)
       write_or_close(connection);
   }
   if (connection->freed || connection->state == STATE_CLOSED)
     return;
-  /* poll reports a hang-up even when nothing is watched: out of the poll set until
-   * reading resumes or output is queued, or the loop would spin. */
-  if ((revents & (G_IO_HUP | G_IO_ERR | G_IO_NVAL)) && connection->fd_tag &&
-      connection->events == 0) {
-    g_source_remove_unix_fd(&connection->source->source, connection->fd_tag);
-    connection->fd_tag = NULL;
-  }
   if (connection->write_deadline != 0 && now >= connection->write_deadline) {
     close_with(connection, MM_CONNECTION_ERROR_WRITE_TIMEOUT,
                "%" G_GSIZE_FORMAT " bytes of output made no progress for %u ms",
@@ -383,86 +416,88 @@ connection_dispatch(MmConnection *connection, GIOCondition revents, gint64 now)
     if (connection->handlers.timeout)
       connection->handlers.timeout(connection->user_data);
   }
-  if (!connection->freed)
-    update_events(connection);
+  if (connection->freed || connection->state == STATE_CLOSED)
+    return;
+  /* No edge comes for bytes left behind: read them on the next pass (one read per pass keeps
+   * a fast peer from starving the others). */
+  if (connection->state == STATE_OPEN && connection->reading && connection->readable)
+    mm_event_watch_schedule(&connection->watch);
+  sync_deadline(connection);
 }
 
-/* source_dispatch - run one wakeup; a free requested inside it happens on the way out */
-static gboolean
-source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
-{
-  MmConnection *connection = ((ConnectionSource *)source)->connection;
-  /* A nested main loop run from a handler: the outer dispatch still holds the input. */
-  if (connection->dispatching > 0)
-    return G_SOURCE_CONTINUE;
-  GIOCondition revents = connection->fd_tag ? g_source_query_unix_fd(source, connection->fd_tag) : 0;
-  connection->dispatching++;
-  connection_dispatch(connection, revents, g_source_get_time(source));
-  connection->dispatching--;
-  if (connection->freed && connection->dispatching == 0) {
-    g_free(connection->input);
-    g_byte_array_unref(connection->output);
-    g_free(connection->name);
-    g_clear_error(&connection->pending_error);
-    g_free(connection);
-  }
-  return G_SOURCE_CONTINUE;
-}
-
-static GSourceFuncs connection_source_funcs = {
-  .prepare = source_prepare,
-  .check = source_check,
-  .dispatch = source_dispatch,
-};
-
-/* update_events - watch what the state needs: IN while reading, OUT while output waits */
+/* connection_release - free the memory, or keep it with its buffers for the next connection */
 static void
-update_events(MmConnection *connection)
+connection_release(MmConnection *connection)
 {
-  GIOCondition wanted = 0;
-  if (connection->state == STATE_CONNECTING)
-    wanted = G_IO_OUT;
-  else if (connection->state == STATE_OPEN)
-    wanted = (connection->reading ? G_IO_IN : 0) | (pending_output(connection) > 0 ? G_IO_OUT : 0);
-  GSource *source = &connection->source->source;
-  if (connection->state == STATE_CLOSED) {
-    if (connection->fd_tag)
-      g_source_remove_unix_fd(source, connection->fd_tag);
-    connection->fd_tag = NULL;
-    connection->events = 0;
+  g_clear_pointer(&connection->name, g_free);
+  g_clear_error(&connection->pending_error);
+  if (pool.length < MM_CONNECTION_POOL_SIZE &&
+      connection->input_capacity <= MM_CONNECTION_POOL_BUFFER_MAX &&
+      connection->output_peak <= MM_CONNECTION_POOL_BUFFER_MAX) {
+    g_byte_array_set_size(connection->output, 0);
+    pool.entries[pool.length++] = (PoolEntry){connection, connection->input, connection->output};
+    if (connection->input)
+      POISON(connection->input, connection->input_capacity);
+    POISON(connection, sizeof *connection);
     return;
   }
-  if (!connection->fd_tag) {
-    if (wanted != 0)
-      connection->fd_tag = g_source_add_unix_fd(source, connection->fd, wanted);
-  } else if (wanted != connection->events) {
-    g_source_modify_unix_fd(source, connection->fd_tag, wanted);
-  }
-  connection->events = connection->fd_tag ? wanted : 0;
+  g_free(connection->input);
+  g_byte_array_unref(connection->output);
+  g_free(connection);
 }
 
-/* connection_create - the shared part of new and connect */
-static MmConnection *
-connection_create(int fd, ConnectionState state, const MmConnectionHandlers *handlers,
-                  gpointer user_data)
+/* on_event - the event loop's call: run one dispatch; a free requested inside it happens on
+ * the way out */
+static void
+on_event(MmEventWatch *watch, guint32 events, gint64 now)
 {
-  MmConnection *connection = g_new0(MmConnection, 1);
+  MmConnection *connection = (MmConnection *)watch;
+  connection->dispatching++;
+  connection_dispatch(connection, events, now);
+  connection->dispatching--;
+  if (connection->freed && connection->dispatching == 0)
+    connection_release(connection);
+}
+
+/* connection_create - the shared part of new and connect, from the pool if it can; OUTPUT:
+ * watch for output space (a connect in progress) */
+static MmConnection *
+connection_create(int fd, ConnectionState state, gboolean output,
+                  const MmConnectionHandlers *handlers, gpointer user_data)
+{
+  MmConnection *connection;
+  if (pool.length > 0) {
+    connection = pool.entries[--pool.length].connection;
+    UNPOISON(connection, sizeof *connection);
+    if (connection->input)
+      UNPOISON(connection->input, connection->input_capacity);
+    guint8 *input = connection->input;
+    gsize input_capacity = connection->input_capacity;
+    GByteArray *output = connection->output;
+    *connection = (MmConnection){
+      .input = input,
+      .input_capacity = input_capacity,
+      .output = output,
+    };
+  } else {
+    connection = g_new0(MmConnection, 1);
+    connection->output = g_byte_array_new();
+  }
+  mm_event_watch_init(&connection->watch, on_event);
   connection->fd = fd;
   connection->state = state;
   connection->handlers = *handlers;
   connection->user_data = user_data;
   connection->reading = TRUE;
+  connection->writable = state == STATE_OPEN;
   connection->max_data_length = MM_DATA_SIZE_DEFAULT;
-  connection->output = g_byte_array_new();
-  GSource *source = g_source_new(&connection_source_funcs, sizeof(ConnectionSource));
-  ((ConnectionSource *)source)->connection = connection;
-  g_source_set_name(source, "mm-connection");
-  /* GLib "blocks" a non-recursive source while dispatching it by taking its fd out of the
-   * context's sorted poll list and putting it back: a walk over every fd, per dispatch.
-   * Allowing recursion avoids that; source_dispatch refuses actual recursion itself. */
-  g_source_set_can_recurse(source, TRUE);
-  connection->source = (ConnectionSource *)source;
-  g_source_attach(source, NULL);
+  int status = mm_event_watch_add_fd(&connection->watch, fd, output);
+  if (status != 0)
+    set_pending_error(connection, g_error_new(MM_CONNECTION_ERROR,
+                                              state == STATE_CONNECTING
+                                                ? MM_CONNECTION_ERROR_CONNECT
+                                                : MM_CONNECTION_ERROR_READ,
+                                              "cannot watch the socket: %s", g_strerror(status)));
   return connection;
 }
 
@@ -471,14 +506,18 @@ MmConnection *
 mm_connection_new(int fd, const MmConnectionHandlers *handlers, gpointer user_data)
 {
   g_return_val_if_fail(fd >= 0 && handlers != NULL && handlers->packet != NULL, NULL);
-  int flags = fcntl(fd, F_GETFL);
-  if (flags >= 0 && !(flags & O_NONBLOCK))
-    fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-  int fd_flags = fcntl(fd, F_GETFD);
-  if (fd_flags >= 0 && !(fd_flags & FD_CLOEXEC))
-    fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC);
-  MmConnection *connection = connection_create(fd, STATE_OPEN, handlers, user_data);
-  update_events(connection);
+  /* A listener's fd comes from accept4 with both flags: no fcntl for it. */
+  if (!mm_event_loop_is_fresh_fd(fd)) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags >= 0 && !(flags & O_NONBLOCK))
+      fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+    int fd_flags = fcntl(fd, F_GETFD);
+    if (fd_flags >= 0 && !(fd_flags & FD_CLOEXEC))
+      fcntl(fd, F_SETFD, fd_flags | FD_CLOEXEC);
+  }
+  MmConnection *connection = connection_create(fd, STATE_OPEN, FALSE, handlers, user_data);
+  /* Bytes may have arrived before the fd joined the epoll set; the edge for them is the
+   * one epoll_ctl reports at once, so no read is tried before it. */
   return connection;
 }
 
@@ -510,45 +549,35 @@ mm_connection_connect(const MmConnectionSpec *spec, const MmConnectionHandlers *
                 "connect to %s failed: socket: %s", spec->text, g_strerror(errno));
     return NULL;
   }
-  MmConnection *connection = connection_create(fd, STATE_CONNECTING, handlers, user_data);
-  connection->name = g_strdup(spec->text);
   int status;
   do
     status = connect(fd, (struct sockaddr *)&address, address_length);
   while (status < 0 && errno == EINTR);
+  int number = errno;
+  MmConnection *connection = connection_create(fd, STATE_CONNECTING, status != 0, handlers, user_data);
+  connection->name = g_strdup(spec->text);
   if (status == 0) {
     connection->connect_pending = TRUE;
-  } else if (errno != EINPROGRESS) {
-    connection->pending_error = g_error_new(MM_CONNECTION_ERROR, MM_CONNECTION_ERROR_CONNECT,
-                                            "connect to %s failed: %s", spec->text,
-                                            g_strerror(errno));
+    mm_event_watch_schedule(&connection->watch);
+  } else if (number != EINPROGRESS) {
+    set_pending_error(connection, g_error_new(MM_CONNECTION_ERROR, MM_CONNECTION_ERROR_CONNECT,
+                                              "connect to %s failed: %s", spec->text,
+                                              g_strerror(number)));
   }
-  update_events(connection);
   return connection;
 }
 
-/* mm_connection_free - close and drop the sources; the memory waits for the dispatch */
+/* mm_connection_free - close and leave the loop; the memory waits for the dispatch */
 void
 mm_connection_free(MmConnection *connection)
 {
   if (!connection || connection->freed)
     return;
   connection->freed = TRUE;
-  connection->fd_tag = NULL;
-  GSource *source = &connection->source->source;
-  g_source_destroy(source);
-  g_source_unref(source);
-  connection->source = NULL;
-  if (connection->fd >= 0)
-    close(connection->fd);
-  connection->fd = -1;
+  release_fd(connection);
   if (connection->dispatching > 0)
     return;
-  g_free(connection->input);
-  g_byte_array_unref(connection->output);
-  g_free(connection->name);
-  g_clear_error(&connection->pending_error);
-  g_free(connection);
+  connection_release(connection);
 }
 
 /* mm_connection_output - the buffer to append encoded packets to */
@@ -576,8 +605,8 @@ mm_connection_flush(MmConnection *connection)
     return;
   GError *error = NULL;
   if (!write_some(connection, &error))
-    connection->pending_error = error;
-  update_events(connection);
+    set_pending_error(connection, error);
+  sync_deadline(connection);
 }
 
 /* mm_connection_get_pending_output - bytes queued and not yet written */
@@ -614,6 +643,8 @@ mm_connection_set_write_timeout(MmConnection *connection, guint milliseconds)
     connection->write_deadline = 0;
   else if (pending_output(connection) > 0 && connection->state == STATE_OPEN)
     connection->write_deadline = g_get_monotonic_time() + (gint64)milliseconds * 1000;
+  if (connection->state != STATE_CLOSED && !connection->freed)
+    sync_deadline(connection);
 }
 
 /* mm_connection_set_timeout - (re)arm the single timer; 0 cancels it */
@@ -621,10 +652,15 @@ void
 mm_connection_set_timeout(MmConnection *connection, guint milliseconds)
 {
   g_return_if_fail(connection != NULL);
-  if (milliseconds == 0 || connection->state == STATE_CLOSED || connection->freed)
+  if (connection->state == STATE_CLOSED || connection->freed) {
+    connection->timer_deadline = 0;
+    return;
+  }
+  if (milliseconds == 0)
     connection->timer_deadline = 0;
   else
     connection->timer_deadline = g_get_monotonic_time() + (gint64)milliseconds * 1000;
+  sync_deadline(connection);
 }
 
 /* mm_connection_set_reading - stop or resume reading; queued packets wait for resuming */
@@ -636,11 +672,13 @@ mm_connection_set_reading(MmConnection *connection, gboolean reading)
   if (connection->reading == reading || connection->freed)
     return;
   connection->reading = reading;
-  if (connection->state == STATE_CLOSED)
+  if (connection->state == STATE_CLOSED || !reading)
     return;
-  if (reading && connection->input_length > connection->input_start)
+  /* Edges seen while paused are not repeated: pick up what they announced. */
+  if (connection->input_length > connection->input_start)
     connection->deliver_pending = TRUE;
-  update_events(connection);
+  if (connection->state == STATE_OPEN && (connection->deliver_pending || connection->readable))
+    mm_event_watch_schedule(&connection->watch);
 }
 
 /* mm_connection_get_fd - the fd, -1 once closed() has returned or after free */

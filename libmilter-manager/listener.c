@@ -1,24 +1,24 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* listener.c: listening sockets from connection specs (see listener.h): stale UNIX socket
- * removal, socket mode and group, bounded non-blocking accept with a pause on fd exhaustion. */
+ * removal, socket mode and group, bounded non-blocking accept with a pause on fd exhaustion;
+ * a watch on the I/O modules' shared event loop (event-loop.c), not a GSource of its own. */
 #include "listener.h"
 
 #include <errno.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "event-loop.h"
+
 G_DEFINE_QUARK(mm-listener-error-quark, mm_listener_error)
 
-typedef struct {
-  GSource source;
-  MmListener *listener;
-} ListenerSource;
-
 struct MmListener {
+  MmEventWatch watch; /* first: the event loop hands it back */
   int fd;
   MmConnectionSpecFamily family;
   char *path; /* UNIX socket file, NULL for TCP */
@@ -27,8 +27,8 @@ struct MmListener {
   dev_t device; /* identity of the socket file we created */
   ino_t inode;
 
-  ListenerSource *source;
-  gpointer fd_tag;
+  gboolean started;
+  gboolean acceptable; /* an edge announced connections not all accepted yet */
   MmListenerAcceptFunc accepted;
   gpointer user_data;
   gboolean accepting;
@@ -49,14 +49,13 @@ listener_release(MmListener *listener)
   g_free(listener);
 }
 
-/* update_events - watch the socket only while accepting and not paused */
+/* resume_soon - try accepting on the next pass if connections may wait */
 static void
-update_events(MmListener *listener)
+resume_soon(MmListener *listener)
 {
-  if (!listener->fd_tag)
-    return;
-  GIOCondition wanted = listener->accepting && listener->paused_until == 0 ? G_IO_IN : 0;
-  g_source_modify_unix_fd(&listener->source->source, listener->fd_tag, wanted);
+  if (listener->started && listener->accepting && listener->paused_until == 0 &&
+      listener->acceptable)
+    mm_event_watch_schedule(&listener->watch);
 }
 
 /* accept_some - accept up to MM_LISTENER_ACCEPT_BATCH connections */
@@ -68,12 +67,17 @@ accept_some(MmListener *listener, gint64 now)
       return;
     int fd = accept4(listener->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
+      /* accept4 set both flags: mm_connection_new need not check them. */
+      mm_event_loop_set_fresh_fd(fd);
       listener->accepted(fd, listener->user_data);
+      mm_event_loop_set_fresh_fd(-1);
       continue;
     }
     int error = errno;
-    if (error == EAGAIN || error == EWOULDBLOCK)
+    if (error == EAGAIN || error == EWOULDBLOCK) {
+      listener->acceptable = FALSE;
       return;
+    }
     /* A connection that died in the backlog, or a network error Linux passes through. */
     if (error == EINTR || error == ECONNABORTED || error == EPROTO || error == EPERM ||
         error == ENETDOWN || error == ENOPROTOOPT || error == EHOSTDOWN || error == ENONET ||
@@ -85,38 +89,49 @@ accept_some(MmListener *listener, gint64 now)
     listener->n_accept_failures++;
     listener->last_accept_errno = error;
     listener->paused_until = now + (gint64)MM_LISTENER_RESOURCE_PAUSE_MS * 1000;
-    g_source_set_ready_time(&listener->source->source, listener->paused_until);
-    update_events(listener);
+    mm_event_watch_set_deadline(&listener->watch, listener->paused_until);
     return;
   }
+  /* A full batch: the rest on the next pass, after the other connections had their turn. */
+  resume_soon(listener);
 }
 
-/* source_dispatch - end of an fd pause, or connections waiting */
+/* watch_fd - put the socket in the epoll set (the first edge comes at once when connections
+ * already wait); when the set cannot take it (out of memory), retry after a pause */
 static gboolean
-source_dispatch(GSource *source, GSourceFunc callback, gpointer user_data)
+watch_fd(MmListener *listener, gint64 now)
 {
-  MmListener *listener = ((ListenerSource *)source)->listener;
-  if (listener->dispatching > 0) /* a nested main loop run from the accept callback */
-    return G_SOURCE_CONTINUE;
-  gint64 now = g_source_get_time(source);
+  int status = mm_event_watch_add_fd(&listener->watch, listener->fd, FALSE);
+  if (status == 0)
+    return TRUE;
+  listener->n_accept_failures++;
+  listener->last_accept_errno = status;
+  listener->paused_until = now + (gint64)MM_LISTENER_RESOURCE_PAUSE_MS * 1000;
+  mm_event_watch_set_deadline(&listener->watch, listener->paused_until);
+  return FALSE;
+}
+
+/* on_event - the event loop's call: connections waiting, or the end of an fd pause */
+static void
+on_event(MmEventWatch *watch, guint32 events, gint64 now)
+{
+  MmListener *listener = (MmListener *)watch;
+  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+    listener->acceptable = TRUE;
   if (listener->paused_until != 0 && now >= listener->paused_until) {
     listener->paused_until = 0;
-    g_source_set_ready_time(source, -1);
-    update_events(listener);
+    mm_event_watch_set_deadline(watch, 0);
+    if (watch->slot == 0 && !watch_fd(listener, now))
+      return;
   }
-  GIOCondition revents = g_source_query_unix_fd(source, listener->fd_tag);
+  if (listener->paused_until != 0 || !listener->accepting || !listener->acceptable)
+    return;
   listener->dispatching++;
-  if ((revents & G_IO_IN) && listener->accepting && listener->paused_until == 0)
-    accept_some(listener, now);
+  accept_some(listener, now);
   listener->dispatching--;
   if (listener->freed && listener->dispatching == 0)
     listener_release(listener);
-  return G_SOURCE_CONTINUE;
 }
-
-static GSourceFuncs listener_source_funcs = {
-  .dispatch = source_dispatch,
-};
 
 /* socket_error - a SOCKET error naming the spec, the step and errno */
 static void
@@ -306,17 +321,12 @@ mm_listener_new(const MmConnectionSpec *spec, const MmListenerOptions *options, 
 void
 mm_listener_start(MmListener *listener, MmListenerAcceptFunc accepted, gpointer user_data)
 {
-  g_return_if_fail(listener != NULL && accepted != NULL && listener->source == NULL);
+  g_return_if_fail(listener != NULL && accepted != NULL && !listener->started);
   listener->accepted = accepted;
   listener->user_data = user_data;
-  GSource *source = g_source_new(&listener_source_funcs, sizeof(ListenerSource));
-  ((ListenerSource *)source)->listener = listener;
-  g_source_set_name(source, "mm-listener");
-  g_source_set_can_recurse(source, TRUE); /* no O(fds) block/unblock per dispatch */
-  listener->source = (ListenerSource *)source;
-  listener->fd_tag = g_source_add_unix_fd(source, listener->fd, 0);
-  update_events(listener);
-  g_source_attach(source, NULL);
+  listener->started = TRUE;
+  mm_event_watch_init(&listener->watch, on_event);
+  watch_fd(listener, g_get_monotonic_time());
 }
 
 /* mm_listener_set_accepting - pause or resume accepting */
@@ -325,7 +335,8 @@ mm_listener_set_accepting(MmListener *listener, gboolean accepting)
 {
   g_return_if_fail(listener != NULL);
   listener->accepting = !!accepting;
-  update_events(listener);
+  /* Edges that came while paused are not repeated. */
+  resume_soon(listener);
 }
 
 /* mm_listener_get_accept_failures - how often accept() failed for lack of resources */
@@ -376,11 +387,10 @@ mm_listener_free(MmListener *listener)
   if (!listener || listener->freed)
     return;
   listener->freed = TRUE;
-  if (listener->source) {
-    g_source_destroy(&listener->source->source);
-    g_source_unref(&listener->source->source);
-    listener->source = NULL;
-    listener->fd_tag = NULL;
+  if (listener->started) {
+    /* Worker processes share the socket: take it out of our epoll set explicitly. */
+    mm_event_watch_clear(&listener->watch);
+    mm_event_watch_remove_fd(&listener->watch);
   }
   if (listener->remove_on_close && is_our_file(listener))
     unlink(listener->path);
