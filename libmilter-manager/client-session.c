@@ -527,7 +527,9 @@ mm_client_session_set_launcher(MmClientSessionLaunchFunc func, gpointer user_dat
 static guint
 remaining_connect_ms(const MmClientSession *session)
 {
-  if (session->milter->connection_timeout <= 0)
+  /* Beyond what a timer can hold, as seconds_to_ms: no limit. */
+  if (session->milter->connection_timeout <= 0 ||
+      session->milter->connection_timeout >= G_MAXUINT / 1000.0)
     return G_MAXUINT;
   gint64 left_us = (gint64)(session->milter->connection_timeout * G_USEC_PER_SEC) -
                    (g_get_monotonic_time() - session->connect_started_at);

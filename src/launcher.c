@@ -256,7 +256,15 @@ reap(Process *process, GByteArray *out)
   while (g_hash_table_iter_next(&iter, &key, &value)) {
     Launched *launched = value;
     int status;
-    if (launched->pid <= 0 || waitpid(launched->pid, &status, WNOHANG) != launched->pid)
+    if (launched->pid <= 0)
+      continue;
+    pid_t reaped = waitpid(launched->pid, &status, WNOHANG);
+    /* ECHILD: a Process.wait in a reload's Ruby code reaped it; it is gone all the same. */
+    if (reaped < 0 && errno == ECHILD) {
+      launched->pid = 0;
+      continue;
+    }
+    if (reaped != launched->pid)
       continue;
     mm_launcher_protocol_encode_exited(out, key, launched->pid, status);
     send_record(process, out);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # test-launcher.sh: privilege mode as root: the launcher starts a down child milter as its
-# milter.user_name, the session succeeds on the retry; no double start, no unknown milter.
+# milter.user_name, the session succeeds on the retry; no double start, no unknown milter or user.
 . "$top_srcdir/test/lib/tap.sh"
 
 mm="$top_builddir/src/milter-manager"
@@ -36,6 +36,12 @@ define_milter("auto") do |milter|
   milter.command_options = "-s $auto_spec -q --record=$tmp/auto.rec"
   milter.user_name = "nobody"
 end
+define_milter("baduser") do |milter|
+  milter.connection_spec = "inet:$port_ghost@127.0.0.1"
+  milter.command = "/bin/touch"
+  milter.command_options = "$tmp/baduser-ran"
+  milter.user_name = "no-such-user-for-milter-manager"
+end
 if Process.euid != 0
   define_milter("ghost") do |milter|
     milter.connection_spec = "inet:$port_ghost@127.0.0.1"
@@ -61,7 +67,7 @@ status_field() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 all_ids() { awk -v f="$2:" '$1 == f {print $2, $3, $4, $5}' "/proc/$1/status"; }
 children_of() { ps -o pid= --ppid "$1" | tr -d ' '; }
 
-tap_plan 16
+tap_plan 18
 
 log="$tmp/daemon.log"
 "$mm" -c "$tmp" -u nobody --log-level=all -s "inet:$port@127.0.0.1" --log-path="$log" \
@@ -94,6 +100,9 @@ tap_check "the milter gets a clean environment" \
         tr "\0" "\n" <"/proc/$auto/environ" | grep -q "^PATH="'
 tap_check "the launch is logged with the pid and the user" \
   has_line "$log" "started milter auto: pid $auto, user nobody"
+tap_check "the launcher refuses a milter whose user does not exist" \
+  eval 'has_line "$log" "did not start milter baduser: milter.user_name \"no-such-user-for-milter-manager\": no such user" &&
+        [ ! -e "$tmp/baduser-ran" ]'
 tap_diag "$(grep -h '\[launcher\]\|\[client\]\[launch\]' "$log")"
 
 # The milter dies: the launcher reports it, and does not start it again within 30 s.
@@ -103,7 +112,7 @@ tap_check "the launcher reports the milter's end" \
 
 # After a reload, the daemon (reading as nobody) knows "ghost"; the launcher does not.
 kill -HUP "$pid"
-wait_for 20 has_line "$log" "\[launcher\] reloaded the configuration: 1 launchable"
+wait_for 20 has_line "$log" "\[launcher\] reloaded the configuration: 2 launchable"
 "$server" -s "inet:$port@127.0.0.1" >"$tmp/second.out" 2>&1
 tap_check "the launcher refuses a milter its own configuration lacks" \
   eval 'has_line "$log" "did not start milter ghost: no milter of that name is defined" &&
@@ -119,15 +128,35 @@ kill -TERM "$pid"
 tap_check "the launcher exits when the daemon stops" \
   eval 'wait_for 10 dead "$pid" && wait_for 10 dead "$launcher"'
 
-# ... and when the daemon is killed.
+# ... and when the daemon is killed. This daemon's milter has a connection_timeout shorter
+# than the retry delay: the session does not ask the launcher and does not wait.
+mkdir "$tmp/short"
+cat >"$tmp/short/milter-manager.conf" <<EOF
+security.privilege_mode = true
+manager.pid_file = nil
+define_milter("short") do |milter|
+  milter.connection_spec = "inet:$port_ghost@127.0.0.1"
+  milter.command = "/bin/touch"
+  milter.command_options = "$tmp/short-ran"
+  milter.connection_timeout = 2
+end
+EOF
+chmod -R a+rX "$tmp/short"
 log2="$tmp/kill.log"
-"$mm" -c "$tmp" -u nobody --log-level=all -s "inet:$port_kill@127.0.0.1" --log-path="$log2" \
+"$mm" -c "$tmp/short" -u nobody --log-level=all -s "inet:$port_kill@127.0.0.1" --log-path="$log2" \
   >/dev/null 2>&1 &
 pid2=$!
 tap_at_exit "kill -9 $pid2"
 wait_for 20 has_line "$log2" "started: listening"
 launcher2=$(children_of "$pid2")
 tap_check "the second daemon has its launcher" test -n "$launcher2"
+start=$(date +%s)
+"$server" -s "inet:$port_kill@127.0.0.1" >"$tmp/short.out" 2>&1
+elapsed=$(($(date +%s) - start))
+tap_check "no launch when the retry would exceed connection_timeout" \
+  eval 'has_line "$log2" "short .*not asking the launcher: the retry 5000 ms later would exceed" &&
+        ! has_line "$log2" "asked to start milter short" && [ "$elapsed" -le 2 ] &&
+        [ ! -e "$tmp/short-ran" ]'
 kill -9 "$pid2"
 wait "$pid2" 2>/dev/null
 tap_check "the launcher exits when the daemon is killed" wait_for 10 dead "$launcher2"
