@@ -67,7 +67,7 @@ status_field() { awk -v f="$2:" '$1 == f {print $2}' "/proc/$1/status"; }
 all_ids() { awk -v f="$2:" '$1 == f {print $2, $3, $4, $5}' "/proc/$1/status"; }
 children_of() { ps -o pid= --ppid "$1" | tr -d ' '; }
 
-tap_plan 18
+tap_plan 19
 
 log="$tmp/daemon.log"
 "$mm" -c "$tmp" -u nobody --log-level=all -s "inet:$port@127.0.0.1" --log-path="$log" \
@@ -127,6 +127,8 @@ tap_check "the session falls back when the retry fails too" \
 kill -TERM "$pid"
 tap_check "the launcher exits when the daemon stops" \
   eval 'wait_for 10 dead "$pid" && wait_for 10 dead "$launcher"'
+tap_check "the daemon stopped cleanly (no sanitizer report)" \
+  eval 'wait "$pid"; [ $? = 0 ] && ! grep -q Sanitizer "$tmp/daemon.out"'
 
 # ... and when the daemon is killed. This daemon's milter has a connection_timeout shorter
 # than the retry delay: the session does not ask the launcher and does not wait.
