@@ -574,7 +574,6 @@ retry_after_launch(MmClientSession *session, const GError *error)
   if (launch_func == NULL || session->launch_asked || session->state != STATE_CONNECTING ||
       milter->command == NULL || *milter->command == '\0')
     return FALSE;
-  session->launch_asked = TRUE;
   if (remaining_connect_ms(session) <= launch_retry_delay_ms) {
     mm_info("[client][launch] %s (%s): %s; not asking the launcher: the retry %u ms later "
             "would exceed connection_timeout (%g s)", milter->name, milter->connection_spec,
@@ -583,6 +582,7 @@ retry_after_launch(MmClientSession *session, const GError *error)
   }
   if (!launch_func(launch_user_data, milter))
     return FALSE;
+  session->launch_asked = TRUE;
   mm_info("[client][launch] %s (%s): %s; asked the launcher to start it, connecting again in "
           "%u ms", milter->name, milter->connection_spec, error->message,
           launch_retry_delay_ms);
