@@ -327,7 +327,7 @@ handle_launch(Process *process, GByteArray *out, const char *name)
   gint64 now = g_get_monotonic_time();
   if (launched != NULL && launched->launched_at != 0 &&
       now - launched->launched_at < MM_LAUNCHER_MIN_INTERVAL_SECONDS * G_USEC_PER_SEC) {
-    refuse(process, out, name, "started %" G_GINT64_FORMAT " s ago; at most once in %d s",
+    refuse(process, out, name, "last start tried %" G_GINT64_FORMAT " s ago; at most one in %d s",
            (now - launched->launched_at) / G_USEC_PER_SEC, MM_LAUNCHER_MIN_INTERVAL_SECONDS);
     return;
   }

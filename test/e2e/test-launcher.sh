@@ -7,7 +7,8 @@
 mm="$top_builddir/src/milter-manager"
 client="$top_builddir/src/milter-test-client"
 server="$top_builddir/src/milter-test-server"
-[ -x "$mm" ] && [ -x "$client" ] && [ -x "$server" ] || tap_skip_all "the daemon and tools are not built"
+[ -x "$mm" ] && [ -x "$client" ] && [ -x "$server" ] ||
+  tap_skip_all "the daemon and tools are not built"
 [ "$(id -u)" = 0 ] || tap_skip_all "privilege mode needs root"
 getent passwd nobody >/dev/null || tap_skip_all "no user nobody"
 
@@ -101,7 +102,7 @@ tap_check "the milter gets a clean environment" \
 tap_check "the launch is logged with the pid and the user" \
   has_line "$log" "started milter auto: pid $auto, user nobody"
 tap_check "the launcher refuses a milter whose user does not exist" \
-  eval 'has_line "$log" "did not start milter baduser: milter.user_name \"no-such-user-for-milter-manager\": no such user" &&
+  eval 'has_line "$log" "did not start milter baduser: milter.user_name \"no-such-user-.*\": no such user" &&
         [ ! -e "$tmp/baduser-ran" ]'
 tap_diag "$(grep -h '\[launcher\]\|\[client\]\[launch\]' "$log")"
 
@@ -118,10 +119,11 @@ tap_check "the launcher refuses a milter its own configuration lacks" \
   eval 'has_line "$log" "did not start milter ghost: no milter of that name is defined" &&
         [ ! -e "$tmp/ghost-ran" ]'
 tap_check "the launcher does not start a milter twice within 30 s" \
-  eval 'has_line "$log" "did not start milter auto: started .* s ago" &&
+  eval 'has_line "$log" "did not start milter auto: last start tried .* s ago" &&
         [ "$(count_of "$auto_spec")" = 0 ]'
 tap_check "the session falls back when the retry fails too" \
-  eval 'has_line "$log" "after asking the launcher to start it" && grep -q "^status:" "$tmp/second.out"'
+  eval 'has_line "$log" "after asking the launcher to start it" &&
+        grep -q "^status:" "$tmp/second.out"'
 
 # The launcher goes away with the daemon: on a graceful stop ...
 kill -TERM "$pid"
