@@ -39,12 +39,17 @@ struct MmClientSession {
   guint deferred_source;
   gint64 sent_at;       /* when the command now awaited was sent (monotonic us) */
   gint64 reply_latency; /* how long the last reply took */
+  /* Privilege mode: the connect is retried once after asking the launcher (see below). */
+  gint64 connect_started_at;
+  gboolean launch_asked;
+  guint retry_source;
 };
 
 static void on_packet(gpointer user_data, char code, const guint8 *data, gsize length);
 static void on_closed(gpointer user_data, const GError *error);
 static void on_connected(gpointer user_data, const GError *error);
 static void on_timeout(gpointer user_data);
+static gboolean retry_after_launch(MmClientSession *session, const GError *error);
 
 static const MmConnectionHandlers connection_handlers = {
   .packet = on_packet,
@@ -86,6 +91,8 @@ mm_client_session_free(MmClientSession *session)
   mm_connection_free(session->connection);
   if (session->deferred_source)
     g_source_remove(session->deferred_source);
+  if (session->retry_source)
+    g_source_remove(session->retry_source);
   g_free(session->deferred_failure);
   mm_option_clear(&session->offer);
   mm_option_clear(&session->option);
@@ -138,6 +145,7 @@ mm_client_session_negotiate(MmClientSession *session, const MmOption *offer)
   mm_option_copy(&session->offer, offer);
   session->state = STATE_CONNECTING;
   session->awaiting = MM_COMMAND_NEGOTIATE;
+  session->connect_started_at = g_get_monotonic_time();
 
   g_autoptr(GError) error = NULL;
   g_autoptr(MmConnectionSpec) spec = NULL;
@@ -163,8 +171,11 @@ static void
 on_connected(gpointer user_data, const GError *error)
 {
   MmClientSession *session = user_data;
+  if (error && retry_after_launch(session, error))
+    return;
   if (error) {
-    fail(session, MM_CLIENT_SESSION_ERROR_CONNECT, "%s", error->message);
+    fail(session, MM_CLIENT_SESSION_ERROR_CONNECT, "%s%s", error->message,
+         session->launch_asked ? " (after asking the launcher to start it)" : "");
     return;
   }
   session->state = STATE_NEGOTIATING;
@@ -492,4 +503,92 @@ const char *
 mm_client_session_describe_stage(const MmClientSession *session)
 {
   return stage_name(session->awaiting);
+}
+
+/* Privilege mode: auto-starting a child milter whose socket is down. A failed connect asks
+ * the launcher (through a hook the daemon sets) to start the milter, then connects once more
+ * after a delay; the whole stays within the milter's connection_timeout. */
+
+static MmClientSessionLaunchFunc launch_func;
+static gpointer launch_user_data;
+static guint launch_retry_delay_ms;
+
+/* mm_client_session_set_launcher - the process-wide launch hook */
+void
+mm_client_session_set_launcher(MmClientSessionLaunchFunc func, gpointer user_data,
+                               guint retry_delay_ms)
+{
+  launch_func = func;
+  launch_user_data = user_data;
+  launch_retry_delay_ms = retry_delay_ms;
+}
+
+/* remaining_connect_ms - what is left of connection_timeout (G_MAXUINT: no limit) */
+static guint
+remaining_connect_ms(const MmClientSession *session)
+{
+  /* Beyond what a timer can hold, as seconds_to_ms: no limit. */
+  if (session->milter->connection_timeout <= 0 ||
+      session->milter->connection_timeout >= G_MAXUINT / 1000.0)
+    return G_MAXUINT;
+  gint64 left_us = (gint64)(session->milter->connection_timeout * G_USEC_PER_SEC) -
+                   (g_get_monotonic_time() - session->connect_started_at);
+  if (left_us <= 0)
+    return 0;
+  return left_us / 1000 > G_MAXUINT - 1 ? G_MAXUINT - 1 : (guint)(left_us / 1000);
+}
+
+/* connect_again - the retry: the same connect as the first one, with the time left */
+static gboolean
+connect_again(gpointer user_data)
+{
+  MmClientSession *session = user_data;
+  session->retry_source = 0;
+  if (session->state != STATE_CONNECTING)
+    return G_SOURCE_REMOVE;
+  guint left_ms = remaining_connect_ms(session);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(MmConnectionSpec) spec = mm_connection_spec_parse(session->milter->connection_spec,
+                                                              &error);
+  if (spec)
+    session->connection = mm_connection_connect(spec, &connection_handlers, session, &error);
+  if (session->connection == NULL) {
+    fail(session, MM_CLIENT_SESSION_ERROR_CONNECT, "%s (retry after asking the launcher)",
+         error->message);
+    return G_SOURCE_REMOVE;
+  }
+  mm_connection_set_timeout(session->connection, left_ms == G_MAXUINT ? 0 : MAX(1u, left_ms));
+  mm_connection_set_write_timeout(session->connection,
+                                  seconds_to_ms(session->milter->writing_timeout));
+  mm_connection_set_max_data_length(session->connection,
+                                    mm_option_max_data_length(session->offer.steps));
+  return G_SOURCE_REMOVE;
+}
+
+/* retry_after_launch - on a failed connect: ask the launcher and schedule one more connect;
+ * FALSE when that does not apply (no hook, no command, already retried, no time left) */
+static gboolean
+retry_after_launch(MmClientSession *session, const GError *error)
+{
+  const MmMilterConfig *milter = session->milter;
+  if (launch_func == NULL || session->launch_asked || session->state != STATE_CONNECTING ||
+      milter->command == NULL || *milter->command == '\0')
+    return FALSE;
+  if (remaining_connect_ms(session) <= launch_retry_delay_ms) {
+    mm_info("[client][launch] %s (%s): %s; not asking the launcher: the retry %u ms later "
+            "would exceed connection_timeout (%g s)", milter->name, milter->connection_spec,
+            error->message, launch_retry_delay_ms, milter->connection_timeout);
+    return FALSE;
+  }
+  if (!launch_func(launch_user_data, milter))
+    return FALSE;
+  session->launch_asked = TRUE;
+  mm_info("[client][launch] %s (%s): %s; asked the launcher to start it, connecting again in "
+          "%u ms", milter->name, milter->connection_spec, error->message,
+          launch_retry_delay_ms);
+  /* The failed connection is done: connected() is its last call. */
+  mm_connection_free(session->connection);
+  session->connection = NULL;
+  session->retry_source = g_timeout_add(launch_retry_delay_ms, connect_again, session);
+  return TRUE;
 }

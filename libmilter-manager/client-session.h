@@ -101,3 +101,13 @@ const char *mm_client_session_get_name(const MmClientSession *session);
 
 /* mm_client_session_describe_stage - "RCPT" etc. for the step awaiting a reply, for logs */
 const char *mm_client_session_describe_stage(const MmClientSession *session);
+
+/* Privilege mode (see doc/privilege-mode.md): asks for MILTER's process to be started after a
+ * failed connect; TRUE if the request went out, and the session then retries once. */
+typedef gboolean (*MmClientSessionLaunchFunc)(gpointer user_data, const MmMilterConfig *milter);
+
+/* mm_client_session_set_launcher - process-wide: from now on a child whose connect fails and
+ * that has a milter.command calls FUNC, then retries the connect once RETRY_DELAY_MS later,
+ * provided that this stays within its connection_timeout; FUNC NULL turns it off */
+void mm_client_session_set_launcher(MmClientSessionLaunchFunc func, gpointer user_data,
+                                    guint retry_delay_ms);

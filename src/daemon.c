@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "libmilter-manager/client-session.h"
 #include "libmilter-manager/connection-spec.h"
 #include "libmilter-manager/listener.h"
 #include "libmilter-manager/log.h"
@@ -27,6 +28,7 @@
 #include "binding/ruby-config.h"
 #include "src/controller.h"
 #include "src/daemon-options.h"
+#include "src/launcher.h"
 #include "src/pid-file.h"
 #include "src/privilege.h"
 #include "src/workers.h"
@@ -41,6 +43,7 @@ typedef struct {
   MmListener *listener;
   MmProxy *proxy;
   MmController *controller; /* control socket (controller.connection_spec), or NULL */
+  MmLauncher *launcher;     /* privilege mode: the root launcher, or NULL */
   GMainLoop *loop;
   char *pid_file;          /* written by us: removed at exit */
   int ready_fd;            /* pipe to the parent waiting in --daemon; -1 otherwise */
@@ -198,6 +201,58 @@ warn_restart_items(const MmConfig *old, const MmConfig *new)
                "effect after a restart");
 }
 
+/* Privilege mode hook: the root launcher (src/launcher.c) is forked before root is given up;
+ * client sessions ask it for milters whose socket is down. */
+
+/* launcher_load - in the launcher process: its own reload of the configuration */
+static MmConfig *
+launcher_load(gpointer user_data, GError **error)
+{
+  return load_config(user_data, error);
+}
+
+/* launcher_launch - a client session's connect failed: ask for its milter while the
+ * running configuration still wants privilege mode */
+static gboolean
+launcher_launch(gpointer user_data, const MmMilterConfig *milter)
+{
+  Daemon *daemon = user_data;
+  return daemon->config->privilege_mode && mm_launcher_launch(daemon->launcher, milter);
+}
+
+/* start_launcher - as root, before listening: fork the launcher if privilege mode is on; a
+ * failure only costs the auto-start, so the daemon serves anyway */
+static void
+start_launcher(Daemon *daemon)
+{
+  if (!daemon->config->privilege_mode)
+    return;
+  if (geteuid() != 0) {
+    mm_info("[daemon] not started as root: security.privilege_mode ignored (child milters are "
+            "not started)");
+    return;
+  }
+  g_autoptr(GError) error = NULL;
+  /* Detaching forks again: the launcher's parent then exits, so only the socket tells. */
+  daemon->launcher = mm_launcher_start(daemon->config, !daemon->config->daemon, launcher_load,
+                                       daemon, &error);
+  if (daemon->launcher == NULL)
+    mm_error("[daemon] %s: child milters are not started", error->message);
+  else
+    mm_info("[daemon] privilege mode: launcher started (pid %ld)",
+            (long)mm_launcher_get_pid(daemon->launcher));
+}
+
+/* launcher_reload - after a reload: the launcher re-reads the configuration on its own */
+static void
+launcher_reload(Daemon *daemon)
+{
+  if (daemon->launcher != NULL)
+    mm_launcher_reload(daemon->launcher);
+  else if (daemon->config->privilege_mode && geteuid() != 0)
+    mm_warning("[daemon][reload] security.privilege_mode: takes effect after a restart as root");
+}
+
 /* reload - SIGHUP or the controller: new sessions use the new configuration; a broken one
  * changes nothing (logged here; ERROR also gets it, for the controller's answer) */
 static gboolean
@@ -227,6 +282,7 @@ reload(Daemon *daemon, GError **reload_error)
              daemon->config->milters != NULL ? daemon->config->milters->len : 0);
   mm_monitor_set_config(mm_monitor_get_default(), daemon->config);
   update_accepting(daemon);
+  launcher_reload(daemon);
   return TRUE;
 }
 
@@ -602,6 +658,7 @@ serve(Daemon *daemon)
   for (guint i = 0; i < daemon->options->notes->len; i++)
     mm_info("[daemon] %s", (const char *)g_ptr_array_index(daemon->options->notes, i));
   set_file_limit(daemon->config->max_file_descriptors);
+  start_launcher(daemon);
   if (!prepare_runtime_directories(daemon, &error))
     return fatal(daemon, "%s", error->message);
   if (!listen_on(daemon, &error)) {
@@ -641,6 +698,8 @@ serve(Daemon *daemon)
   daemon->signal_ids[3] = mm_workers_signal_add(SIGINT, on_sigint, daemon);
   daemon->proxy = mm_proxy_new(daemon->config);
   mm_proxy_set_session_ended_func(daemon->proxy, on_session_ended, daemon);
+  if (daemon->launcher != NULL)
+    mm_client_session_set_launcher(launcher_launch, daemon, MM_LAUNCHER_RETRY_DELAY_MS);
   daemon->accepting = TRUE;
   mm_listener_start(daemon->listener, on_accepted, daemon);
   mm_monitor_set_config(mm_monitor_get_default(), daemon->config);
@@ -677,6 +736,8 @@ daemon_clear(Daemon *daemon)
   g_clear_pointer(&daemon->controller, mm_controller_free);
   g_clear_pointer(&daemon->listener, mm_listener_free);
   g_clear_pointer(&daemon->proxy, mm_proxy_free);
+  mm_client_session_set_launcher(NULL, NULL, 0);
+  g_clear_pointer(&daemon->launcher, mm_launcher_free);
   if (daemon->pid_file != NULL) {
     g_autoptr(GError) error = NULL;
     if (!mm_pid_file_remove(daemon->pid_file, &error))
