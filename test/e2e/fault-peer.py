@@ -16,7 +16,7 @@ child SOCKET MODE [ARG]   serve milter connections on the UNIX socket SOCKET:
   first:MODE              only the first connection behaves as MODE, the others as ok
 mta SOCKET STEP...        one MTA session; steps: negotiate connect helo mail rcpt data header
   eoh body eom abort quit (commands), close (hang up), garbage (an undecodable packet),
-  pipeline (the next two commands without waiting). Prints "COMMAND REPLY" for each answer;
+  pipeline (the next two commands without waiting); COMMAND! sends without waiting at all. Prints "COMMAND REPLY" for each answer;
   exits 2 when a command got no answer within --wait seconds (default 10).
 """
 import os
@@ -162,6 +162,10 @@ def run_mta(path, steps, wait):
             return 0
         if step == "pipeline":
             pipeline = 2
+            continue
+        if step.endswith("!"):
+            # Sent without waiting for its answer (the MTA hangs up right after, say).
+            conn.sendall(COMMANDS[step[:-1]])
             continue
         conn.sendall(COMMANDS[step])
         if step not in ("abort", "quit", "garbage"):
