@@ -79,10 +79,15 @@ rl_mta() {
   rl_rc=$?
 }
 
-# rl_stop DAEMON PID: SIGTERM, wait for the exit; TRUE if it exited 0 without a sanitizer
-# report (leaks included: LeakSanitizer runs at exit in an --enable-asan build)
+# rl_stop DAEMON PID: SIGTERM, then rl_exited
 rl_stop() {
   kill -TERM "$2" 2>/dev/null
+  rl_exited "$@"
+}
+
+# rl_exited DAEMON PID: wait for the exit; TRUE if it exited 0 without a sanitizer report
+# (leaks included: LeakSanitizer runs at exit in an --enable-asan build)
+rl_exited() {
   wait_for 30 dead "$2" || return 1
   wait "$2"
   local status=$?
