@@ -81,10 +81,43 @@ make_absolute(char **path)
   *path = absolute;
 }
 
+/* check_not_writable_by_others - PATH, if it exists, must not be writable by every local
+ * user: whoever can write the configuration runs code in the daemon (it is Ruby) as root */
+static gboolean
+check_not_writable_by_others(const char *path, GError **error)
+{
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return TRUE; /* absent: nothing is loaded from it */
+  if ((st.st_mode & S_IWOTH) == 0)
+    return TRUE;
+  g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+              "%s is writable by every user (mode %04o): refusing to load a configuration "
+              "anyone could change; run chmod o-w %s",
+              path, (unsigned)(st.st_mode & 07777), path);
+  return FALSE;
+}
+
+/* check_config_permissions - every configuration directory, and the milter-manager.conf in
+ * it, must not be writable by others (relative load() paths resolve against each) */
+static gboolean
+check_config_permissions(Daemon *daemon, GError **error)
+{
+  for (guint i = 0; daemon->config_dirs[i] != NULL; i++) {
+    g_autofree char *file = g_build_filename(daemon->config_dirs[i], "milter-manager.conf", NULL);
+    if (!check_not_writable_by_others(daemon->config_dirs[i], error) ||
+        !check_not_writable_by_others(file, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* load_config - a fresh configuration with the command line applied on top */
 static MmConfig *
 load_config(Daemon *daemon, GError **error)
 {
+  if (!check_config_permissions(daemon, error))
+    return NULL;
   MmConfig *config =
       mm_ruby_config_load((const char *const *)daemon->config_dirs, error);
   if (config == NULL)
