@@ -163,6 +163,27 @@ def run_mta(path, steps, wait):
         if step == "pipeline":
             pipeline = 2
             continue
+        if step.startswith("headers*"):
+            # Many headers: every one is answered, past a limit with the fallback.
+            for i in range(int(step[len("headers*"):])):
+                conn.sendall(packet(b"L", z("X-Many-%d" % i, "v")))
+                code, _ = read_packet(conn)
+                if code != b"c":
+                    print("header#%d %s" % (i + 1, "closed" if code is None else code.decode()),
+                          flush=True)
+                    break
+            else:
+                print("headers c", flush=True)
+            continue
+        if step == "huge-macros":
+            # One MACRO packet of 100 kB: beyond what one command's macros may hold.
+            conn.sendall(packet(b"D", b"M" + (z("{big}", "x" * 100000))))
+            try:
+                code, _ = read_packet(conn)
+            except socket.timeout:
+                code = b"-"
+            print("huge-macros %s" % ("closed" if code is None else "open"), flush=True)
+            return 0
         if step.endswith("!"):
             # Sent without waiting for its answer (the MTA hangs up right after, say).
             conn.sendall(COMMANDS[step[:-1]])

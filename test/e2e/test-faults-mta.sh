@@ -49,7 +49,7 @@ settled() {
 }
 
 stages="negotiate connect helo mail rcpt data header eoh body eom"
-tap_plan $(( 10 * 2 + 3 + 3 + 1 + 3 * 3 + 1 ))
+tap_plan $(( 10 * 2 + 3 + 3 + 1 + 2 * 4 + 3 * 3 + 1 ))
 
 # Hang up after each stage's answer.
 steps=""
@@ -75,6 +75,30 @@ garbage closed"
 settled "MTA sends garbage"
 "$rl_python" -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"\xff\xff\xff\xffO"); s.settimeout(10); print(repr(s.recv(10)))' "$tmp/d.sock" >"$tmp/huge.out" 2>&1
 tap_check "MTA sends a 4 GiB length: the daemon hangs up" grep -qx "b''" "$tmp/huge.out"
+
+# Limits: more headers than a message may have (MM_HEADER_LIST_MAX_HEADERS), a packet larger
+# than the negotiated maximum (the stream cannot be trusted past it: the daemon hangs up).
+rl_mta d negotiate connect helo mail rcpt data headers*10005 eoh quit
+expect_session "MTA sends 10,005 headers: the 10,001st gets the fallback (accept)" "negotiate O
+connect c
+helo c
+mail c
+rcpt c
+data c
+header#10001 a
+eoh a
+stopped"
+tap_check "MTA sends 10,005 headers: a clear error is logged" \
+  grep -q 'more than 10000 headers: answering accept' "$tmp/d.log"
+settled "MTA sends 10,005 headers"
+rl_mta d negotiate connect helo huge-macros
+expect_session "MTA sends a 100 kB MACRO packet: the daemon hangs up" "negotiate O
+connect c
+helo c
+huge-macros closed"
+tap_check "MTA sends a 100 kB packet: the limit is logged" \
+  grep -q 'packet of 100009 bytes exceeds the limit of 65536 bytes' "$tmp/d.log"
+settled "MTA sends a 100 kB packet"
 
 # ABORT and new transactions at odd times.
 odd1="negotiate abort connect helo abort mail rcpt abort mail rcpt data header abort mail rcpt data header eoh body eom quit"
