@@ -16,7 +16,8 @@ child SOCKET MODE [ARG]   serve milter connections on the UNIX socket SOCKET:
   first:MODE              only the first connection behaves as MODE, the others as ok
 mta SOCKET STEP...        one MTA session; steps: negotiate connect helo mail rcpt data header
   eoh body eom abort quit (commands), close (hang up), garbage (an undecodable packet),
-  pipeline (the next two commands without waiting); COMMAND! sends without waiting at all. Prints "COMMAND REPLY" for each answer;
+  pipeline (the next two commands without waiting); COMMAND! sends without waiting at all,
+  COMMAND~ reads nothing for 3 s after sending. Prints "COMMAND REPLY" for each answer;
   exits 2 when a command got no answer within --wait seconds (default 10).
 """
 import os
@@ -184,13 +185,20 @@ def run_mta(path, steps, wait):
                 code = b"-"
             print("huge-macros %s" % ("closed" if code is None else "open"), flush=True)
             return 0
-        if step.endswith("!"):
+        if step.endswith("~"):
+            # Sent, then nothing read for 3 s: an MTA slow to read its answers.
+            conn.sendall(COMMANDS[step[:-1]])
+            pending.append(step[:-1])
+            time.sleep(3)
+            step = step[:-1]
+        elif step.endswith("!"):
             # Sent without waiting for its answer (the MTA hangs up right after, say).
             conn.sendall(COMMANDS[step[:-1]])
             continue
-        conn.sendall(COMMANDS[step])
-        if step not in ("abort", "quit", "garbage"):
-            pending.append(step)
+        else:
+            conn.sendall(COMMANDS[step])
+            if step not in ("abort", "quit", "garbage"):
+                pending.append(step)
         if pipeline:
             pipeline -= 1
             if pipeline:
