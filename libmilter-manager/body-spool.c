@@ -17,6 +17,7 @@ struct MmBodySpool {
   GByteArray *memory;  /* the body while it is small */
   int fd;              /* the unlinked file once it is not, else -1 */
   guint64 size;
+  guint64 max_size;
 };
 
 /* mm_body_spool_new - an empty body */
@@ -28,7 +29,15 @@ mm_body_spool_new(gsize memory_limit, const char *temporary_directory)
   spool->temporary_directory = g_strdup(temporary_directory);
   spool->memory = g_byte_array_new();
   spool->fd = -1;
+  spool->max_size = MM_BODY_SPOOL_MAX_SIZE_DEFAULT;
   return spool;
+}
+
+/* mm_body_spool_set_max_size - bound the body, disk included */
+void
+mm_body_spool_set_max_size(MmBodySpool *spool, guint64 max_size)
+{
+  spool->max_size = max_size;
 }
 
 /* mm_body_spool_free - release the memory and the temporary file */
@@ -97,6 +106,12 @@ mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize length, GErro
 {
   if (length == 0)
     return TRUE;
+  if (length > spool->max_size - MIN(spool->size, spool->max_size)) {
+    g_set_error(error, MM_BODY_SPOOL_ERROR, MM_BODY_SPOOL_ERROR_TOO_LARGE,
+                "message body larger than the limit of %" G_GUINT64_FORMAT " bytes",
+                spool->max_size);
+    return FALSE;
+  }
   if (spool->fd < 0 && spool->memory->len + length > spool->memory_limit) {
     if (!spill(spool, error))
       return FALSE;

@@ -10,10 +10,15 @@ GQuark mm_body_spool_error_quark(void);
 
 typedef enum {
   MM_BODY_SPOOL_ERROR_IO, /* the temporary file could not be created, written or read */
+  MM_BODY_SPOOL_ERROR_TOO_LARGE, /* the body would grow past the spool's maximum size */
 } MmBodySpoolError;
 
 /* Default memory limit, as milter manager 2.3 (MAX_ON_MEMORY_BODY_SIZE). */
 #define MM_BODY_SPOOL_MEMORY_LIMIT_DEFAULT (5u * 1024u * 1024u)
+
+/* Largest body a spool holds, on disk included: a peer that sends without end must not fill
+ * the disk. Far above any MTA's message size limit (Postfix's default is 10 MB). */
+#define MM_BODY_SPOOL_MAX_SIZE_DEFAULT ((guint64)2 * 1024 * 1024 * 1024)
 
 typedef struct MmBodySpool MmBodySpool;
 
@@ -22,6 +27,10 @@ typedef struct MmBodySpool MmBodySpool;
 MmBodySpool *mm_body_spool_new(gsize memory_limit, const char *temporary_directory);
 void mm_body_spool_free(MmBodySpool *spool);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmBodySpool, mm_body_spool_free)
+
+/* mm_body_spool_set_max_size - the most bytes the spool takes (default
+ * MM_BODY_SPOOL_MAX_SIZE_DEFAULT); appending past it fails with MM_BODY_SPOOL_ERROR_TOO_LARGE */
+void mm_body_spool_set_max_size(MmBodySpool *spool, guint64 max_size);
 
 /* mm_body_spool_append - add bytes at the end */
 gboolean mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize length,

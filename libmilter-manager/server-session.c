@@ -17,6 +17,11 @@
 #include "reply.h"
 #include "statistics.h"
 
+/* How long output to the MTA may make no progress before the session is dropped: an MTA
+ * that stops reading must not hold the session, and what it is sent, for ever. Postfix's
+ * milter_content_timeout. */
+#define MM_SERVER_SESSION_WRITE_TIMEOUT_MS (300u * 1000u)
+
 typedef enum {
   STATE_START,      /* nothing yet: only NEGOTIATE */
   STATE_NEGOTIATED, /* options agreed */
@@ -269,6 +274,10 @@ static void
 on_progressed(gpointer user_data)
 {
   MmServerSession *session = user_data;
+  /* Output the MTA has not read yet already tells it to wait: a child flooding progress
+   * must not make the queue for a slow MTA grow without end. */
+  if (mm_connection_get_pending_output(session->connection) > 0)
+    return;
   mm_reply_encode_simple(mm_connection_output(session->connection), MM_REPLY_PROGRESS);
   mm_connection_flush(session->connection);
 }
@@ -567,6 +576,7 @@ mm_server_session_new(int fd, MmConfig *config, guint64 id, MmServerSessionEnded
   mm_option_init(&session->agreed);
   g_queue_init(&session->queue);
   session->connection = mm_connection_new(fd, &connection_handlers, session);
+  mm_connection_set_write_timeout(session->connection, MM_SERVER_SESSION_WRITE_TIMEOUT_MS);
   mm_connection_set_timeout(session->connection, MM_SERVER_SESSION_IDLE_TIMEOUT_MS);
   return session;
 }

@@ -35,6 +35,8 @@
 
 /* The byte the detached process sends its waiting parent once it serves. */
 #define MM_DAEMON_READY_BYTE 'R'
+/* How often accept() failures for lack of fds or memory are looked for and reported. */
+#define MM_DAEMON_ACCEPT_CHECK_MS 1000
 
 typedef struct {
   MmDaemonOptions *options;
@@ -54,6 +56,8 @@ typedef struct {
   gboolean stopping;
   guint stop_timeout_id;
   guint signal_ids[4];
+  guint accept_check_id;   /* the timer of on_accept_check */
+  guint accept_failures;   /* accept() failures reported so far */
 } Daemon;
 
 /* fatal - report a start-up failure where the administrator looks: the terminal and the log */
@@ -84,10 +88,43 @@ make_absolute(char **path)
   *path = absolute;
 }
 
+/* check_not_writable_by_others - PATH, if it exists, must not be writable by every local
+ * user: whoever can write the configuration runs code in the daemon (it is Ruby) as root */
+static gboolean
+check_not_writable_by_others(const char *path, GError **error)
+{
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return TRUE; /* absent: nothing is loaded from it */
+  if ((st.st_mode & S_IWOTH) == 0)
+    return TRUE;
+  g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+              "%s is writable by every user (mode %04o): refusing to load a configuration "
+              "anyone could change; run chmod o-w %s",
+              path, (unsigned)(st.st_mode & 07777), path);
+  return FALSE;
+}
+
+/* check_config_permissions - every configuration directory, and the milter-manager.conf in
+ * it, must not be writable by others (relative load() paths resolve against each) */
+static gboolean
+check_config_permissions(Daemon *daemon, GError **error)
+{
+  for (guint i = 0; daemon->config_dirs[i] != NULL; i++) {
+    g_autofree char *file = g_build_filename(daemon->config_dirs[i], "milter-manager.conf", NULL);
+    if (!check_not_writable_by_others(daemon->config_dirs[i], error) ||
+        !check_not_writable_by_others(file, error))
+      return FALSE;
+  }
+  return TRUE;
+}
+
 /* load_config - a fresh configuration with the command line applied on top */
 static MmConfig *
 load_config(Daemon *daemon, GError **error)
 {
+  if (!check_config_permissions(daemon, error))
+    return NULL;
   MmConfig *config =
       mm_ruby_config_load((const char *const *)daemon->config_dirs, error);
   if (config == NULL)
@@ -150,6 +187,29 @@ update_accepting(Daemon *daemon)
   else
     mm_info("[daemon] paused accepting: manager.max_connections (%u) sessions in progress",
             max);
+}
+
+/* on_accept_check - report accept() failures (out of fds or memory): the listener pauses
+ * accepting each time, and an administrator must hear why mail waits */
+static gboolean
+on_accept_check(gpointer user_data)
+{
+  Daemon *daemon = user_data;
+  if (daemon->listener == NULL) {
+    daemon->accept_check_id = 0;
+    return G_SOURCE_REMOVE;
+  }
+  int last_errno = 0;
+  guint failures = mm_listener_get_accept_failures(daemon->listener, &last_errno);
+  if (failures > daemon->accept_failures) {
+    mm_warning("[daemon] accepting failed %u times: %s; each time accepting pauses for %u ms "
+               "(manager.max_file_descriptors: %u, sessions in progress: %u)",
+               failures - daemon->accept_failures, g_strerror(last_errno),
+               MM_LISTENER_RESOURCE_PAUSE_MS, daemon->config->max_file_descriptors,
+               mm_proxy_get_n_sessions(daemon->proxy));
+    daemon->accept_failures = failures;
+  }
+  return G_SOURCE_CONTINUE;
 }
 
 /* on_accepted - an MTA connected: hand it to the proxy */
@@ -702,6 +762,7 @@ serve(Daemon *daemon)
     mm_client_session_set_launcher(launcher_launch, daemon, MM_LAUNCHER_RETRY_DELAY_MS);
   daemon->accepting = TRUE;
   mm_listener_start(daemon->listener, on_accepted, daemon);
+  daemon->accept_check_id = g_timeout_add(MM_DAEMON_ACCEPT_CHECK_MS, on_accept_check, daemon);
   mm_monitor_set_config(mm_monitor_get_default(), daemon->config);
   if (daemon->controller != NULL) {
     mm_controller_start(daemon->controller);
@@ -733,6 +794,8 @@ daemon_clear(Daemon *daemon)
   }
   if (daemon->stop_timeout_id != 0)
     g_source_remove(daemon->stop_timeout_id);
+  if (daemon->accept_check_id != 0)
+    g_source_remove(daemon->accept_check_id);
   g_clear_pointer(&daemon->controller, mm_controller_free);
   g_clear_pointer(&daemon->listener, mm_listener_free);
   g_clear_pointer(&daemon->proxy, mm_proxy_free);
