@@ -28,7 +28,9 @@ nobody_gid=$(id -g nobody)
 
 # The milter "ghost" exists only for a non-root reader: the daemon sees it after a reload
 # (as nobody), the launcher (reloading as root) never does.
-cat >"$tmp/milter-manager.conf" <<EOF
+# The configuration directory must not be writable by others (the daemon refuses it).
+mkdir -m 0755 "$tmp/conf"
+cat >"$tmp/conf/milter-manager.conf" <<EOF
 security.privilege_mode = true
 manager.pid_file = nil
 define_milter("auto") do |milter|
@@ -51,7 +53,7 @@ if Process.euid != 0
   end
 end
 EOF
-chmod a+r "$tmp/milter-manager.conf"
+chmod a+r "$tmp/conf/milter-manager.conf"
 
 # pids_of SPEC: processes whose command line has "-s SPEC" (the started milters)
 pids_of() {
@@ -71,7 +73,7 @@ children_of() { ps -o pid= --ppid "$1" | tr -d ' '; }
 tap_plan 19
 
 log="$tmp/daemon.log"
-"$mm" -c "$tmp" -u nobody --log-level=all -s "inet:$port@127.0.0.1" --log-path="$log" \
+"$mm" -c "$tmp/conf" -u nobody --log-level=all -s "inet:$port@127.0.0.1" --log-path="$log" \
   >"$tmp/daemon.out" 2>&1 &
 pid=$!
 tap_at_exit "kill -9 $pid"

@@ -19,7 +19,8 @@ mkdir -p "$tmp/SOURCES" "$tmp/src"
 tar -C "$tmp/src" -czf "$tmp/SOURCES/milter-manager-$version.tar.gz" "milter-manager-$version"
 sed "s/@VERSION@/$version/" "$top_srcdir/packaging/redhat/milter-manager.spec.in" >"$tmp/milter-manager.spec"
 
-tap_check "the spec parses" rpmspec --parse "$tmp/milter-manager.spec" >/dev/null 2>"$tmp/parse.err"
+tap_check "the spec parses" \
+  eval 'rpmspec --parse "$tmp/milter-manager.spec" >/dev/null 2>"$tmp/parse.err"'
 rpmbuild --define "_topdir $tmp" -bb --nodeps "$tmp/milter-manager.spec" >"$tmp/build.log" 2>&1
 status=$?
 tap_check "rpmbuild -bb builds the package (every installed file is listed in %files)" \
