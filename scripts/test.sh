@@ -1,11 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# test.sh: install what is needed, build milter-manager and run the whole test suite;
-# ends with "N passed, N failed, N skipped". Run as root on Debian 12.
+# test.sh: install what is needed, build milter-manager and run the whole test suite under
+# AddressSanitizer, then the soak test in a plain build under valgrind (valgrind cannot run an
+# ASan build); ends with "N passed, N failed, N skipped" over both. Run as root on Debian 12.
 set -e
 cd "$(dirname "$0")/.."
+top=$(pwd)
 sh scripts/install-deps.sh
 [ -x configure ] || ./autogen.sh
+
+# 1. Everything, built with AddressSanitizer and UBSan.
 mkdir -p _build/test
 cd _build/test
 [ -f Makefile ] || ../../configure --enable-asan --prefix=/usr/local --sysconfdir=/usr/local/etc
@@ -13,5 +17,15 @@ make -j"$(nproc)"
 status=0
 make -j"$(nproc)" -k check >make-check.log 2>&1 || status=$?
 tail -n 40 make-check.log
-sh ../../test/lib/summarize.sh test-suite.log || status=1
+
+# 2. The soak test again, in a plain build, so that valgrind checks the daemon too.
+mkdir -p "$top/_build/plain"
+cd "$top/_build/plain"
+[ -f Makefile ] || ../../configure --prefix=/usr/local --sysconfdir=/usr/local/etc
+make -j"$(nproc)"
+make -k check TESTS=test/e2e/test-soak.sh >make-check.log 2>&1 || status=$?
+tail -n 12 make-check.log
+
+sh "$top/test/lib/summarize.sh" "$top/_build/test/test-suite.log" \
+  "$top/_build/plain/test-suite.log" || status=1
 exit $status
