@@ -62,9 +62,9 @@ wait_socket() {
 
 # Three children, as in the table's 3-children rows: two continue, one adds a header.
 for i in 1 2 3; do
-  program=continue-milter
-  [ "$i" = 3 ] && program=header-milter
-  "$top_builddir/bench/$program" -s "unix:$tmp/child$i.sock" &
+  header=()
+  [ "$i" = 3 ] && header=(-n X-Bench-Checked)
+  "$top_builddir/bench/bench-milter" -s "unix:$tmp/child$i.sock" "${header[@]}" &
   pids="$pids $!"
 done
 {

@@ -36,9 +36,8 @@ top_builddir=${top_builddir:-$top_srcdir/_build}
 export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
 mm="$top_builddir/src/milter-manager"
 load_gen="$top_builddir/bench/mta-load"
-continue_milter="$top_builddir/bench/continue-milter"
-header_milter="$top_builddir/bench/header-milter"
-for program in "$mm" "$load_gen" "$continue_milter" "$header_milter"; do
+bench_milter="$top_builddir/bench/bench-milter"
+for program in "$mm" "$load_gen" "$bench_milter"; do
   if [ ! -x "$program" ]; then
     echo "bench/conditions.sh: $program is not built (make -C $top_builddir bench-conditions)" >&2
     exit 2
@@ -82,9 +81,9 @@ field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 # The children: two that continue, one that adds a header (as bench/run.sh's 3 children).
 for i in 1 2 3; do
-  program=$continue_milter
-  [ "$i" = 3 ] && program=$header_milter
-  "$program" -s "unix:$tmp/child$i.sock" 2>>"$tmp/children.log" &
+  header=()
+  [ "$i" = 3 ] && header=(-n X-Bench-Checked)
+  "$bench_milter" -s "unix:$tmp/child$i.sock" "${header[@]}" 2>>"$tmp/children.log" &
   pids="$pids $!"
   disown $!  # killed at exit without the shell's job notices
 done

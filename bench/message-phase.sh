@@ -42,7 +42,7 @@ top_builddir=${top_builddir:-$top_srcdir/_build}
 export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
 mm="$top_builddir/src/milter-manager"
 load_gen="$top_builddir/bench/mta-load"
-slow_milter="$top_builddir/bench/slow-milter"
+slow_milter="$top_builddir/bench/bench-milter"
 for program in "$mm" "$load_gen" "$slow_milter"; do
   if [ ! -x "$program" ]; then
     echo "bench/message-phase.sh: $program is not built (make -C $top_builddir check_PROGRAMS)" >&2

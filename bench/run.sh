@@ -54,9 +54,8 @@ top_builddir=${top_builddir:-$top_srcdir/_build}
 export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
 mm="$top_builddir/src/milter-manager"
 load_gen="$top_builddir/bench/mta-load"
-continue_milter="$top_builddir/bench/continue-milter"
-header_milter="$top_builddir/bench/header-milter"
-for program in "$mm" "$load_gen" "$continue_milter" "$header_milter"; do
+bench_milter="$top_builddir/bench/bench-milter"
+for program in "$mm" "$load_gen" "$bench_milter"; do
   if [ ! -x "$program" ]; then
     echo "bench/run.sh: $program is not built (make -C $top_builddir check_PROGRAMS or make bench)" >&2
     exit 2
@@ -120,14 +119,14 @@ peak_rss_kb() {
 child_pids=""
 child_specs=()
 start_children() {
-  local n=$1 count=$1 i program
+  local n=$1 count=$1 i header
   [ "$n" = 0 ] && count=1
   stop_children
   child_specs=()
   for i in $(seq "$count"); do
-    program=$continue_milter
-    [ "$n" -gt 1 ] && [ "$i" = "$n" ] && program=$header_milter
-    "$program" -s "unix:$tmp/child$i.sock" 2>>"$tmp/children.log" &
+    header=()
+    [ "$n" -gt 1 ] && [ "$i" = "$n" ] && header=(-n X-Bench-Checked)
+    "$bench_milter" -s "unix:$tmp/child$i.sock" "${header[@]}" 2>>"$tmp/children.log" &
     child_pids="$child_pids $!"
     pids="$pids $!"
     child_specs+=("unix:$tmp/child$i.sock")
@@ -186,7 +185,7 @@ grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null &
   asan=" (ASan build: figures are not representative)"
 echo "# milter-manager benchmark$asan: $(nproc) cores, $(uname -r), per cell" \
      "$([ "$sessions" -gt 0 ] && echo "$sessions sessions" || echo "${duration} s of sessions")"
-echo "# floor = mta-load straight to one continue-milter; N children = N-1 continue + 1 header"
+echo "# floor = mta-load straight to one bench-milter; N children = N-1 continue + 1 adding a header"
 header=$(printf '%-8s %-7s %-7s %5s %8s %9s %9s %9s %11s %9s %11s %8s %8s' \
   children workers body conc sessions rate/s p50_ms p99_ms mm_cpu_ms mm_rss_MB child_cpu_ms \
   rate/flr p50/flr)

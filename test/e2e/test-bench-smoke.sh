@@ -4,7 +4,7 @@
 # child through the daemon) and prints a sane table; no timing is asserted.
 . "$top_srcdir/test/lib/tap.sh"
 
-for program in src/milter-manager bench/mta-load bench/continue-milter bench/header-milter; do
+for program in src/milter-manager bench/mta-load bench/bench-milter; do
   [ -x "$top_builddir/$program" ] || tap_skip_all "$program is not built (libmilter missing?)"
 done
 

@@ -3,7 +3,7 @@
 # test-conditions-bench.sh: bench/conditions.sh --quick runs both modes without errors and
 # prints its table and ratio (a smoke test: the figures themselves are not checked).
 . "$top_srcdir/test/lib/tap.sh"
-for program in src/milter-manager bench/mta-load bench/continue-milter bench/header-milter; do
+for program in src/milter-manager bench/mta-load bench/bench-milter; do
   [ -x "$top_builddir/$program" ] || tap_skip_all "$program is not built"
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-conditions-bench.XXXXXX")

@@ -4,7 +4,7 @@
 # 50 ms at end of message: the sequential phase takes their sum, the parallel phase the slowest.
 . "$top_srcdir/test/lib/tap.sh"
 
-for program in src/milter-manager bench/mta-load bench/slow-milter; do
+for program in src/milter-manager bench/mta-load bench/bench-milter; do
   [ -x "$top_builddir/$program" ] || tap_skip_all "$program is not built (libmilter missing?)"
 done
 

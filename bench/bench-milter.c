@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* slow-milter.c: a benchmark child milter against Sendmail's libmilter that takes a fixed time
- * at end of message (a content scanner's work) and then adds one header and continues. */
+/* bench-milter.c: the benchmark's child milter, against Sendmail's libmilter: continue at every
+ * stage; optionally work a fixed time at end of message (-e) and add one header (-n). */
 
 #include <errno.h>
 #include <libmilter/mfapi.h>
@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 /* Pending connections libmilter's listener may queue. */
-#define SLOW_MILTER_BACKLOG 4096
+#define BENCH_MILTER_BACKLOG 4096
 /* The longest end-of-message delay accepted on the command line. */
-#define SLOW_MILTER_MAX_DELAY_MS 60000
+#define BENCH_MILTER_MAX_DELAY_MS 60000
 
-static long delay_ms;
-static const char *header_name = "X-Bench-Slow";
+static long delay_ms;             /* end-of-message work; 0: none */
+static const char *header_name;   /* header added at end of message; NULL: none */
 
 /* The other stages only continue; libmilter needs each callback set, or it asks an MTA that
  * offers no protocol steps (the load generator) to leave the event out, and fails. */
@@ -70,14 +70,14 @@ slow_simple(SMFICTX *ctx)
   return SMFIS_CONTINUE;
 }
 
-/* slow_eom - wait DELAY_MS (as a scanner would work), add the header, continue */
+/* slow_eom - wait DELAY_MS (as a scanner would work), add the header if asked, continue */
 static sfsistat
 slow_eom(SMFICTX *ctx)
 {
   struct timespec rest = {.tv_sec = delay_ms / 1000, .tv_nsec = (delay_ms % 1000) * 1000000L};
-  while (nanosleep(&rest, &rest) != 0 && errno == EINTR)
+  while (delay_ms > 0 && nanosleep(&rest, &rest) != 0 && errno == EINTR)
     ;
-  if (smfi_addheader(ctx, (char *)header_name, "yes") != MI_SUCCESS)
+  if (header_name != NULL && smfi_addheader(ctx, (char *)header_name, "yes") != MI_SUCCESS)
     return SMFIS_TEMPFAIL;
   return SMFIS_CONTINUE;
 }
@@ -97,25 +97,25 @@ raise_file_limit(void)
 static int
 usage(const char *program)
 {
-  fprintf(stderr, "usage: %s -s unix:PATH|inet:PORT@HOST -e MS [-n HEADER-NAME]\n", program);
+  fprintf(stderr, "usage: %s -s unix:PATH|inet:PORT@HOST [-e MS] [-n HEADER-NAME]\n", program);
   return 2;
 }
 
-/* main - slow-milter -s SPEC -e MS [-n HEADER-NAME] */
+/* main - bench-milter -s SPEC [-e MS] [-n HEADER-NAME] */
 int
 main(int argc, char **argv)
 {
   const char *spec = NULL;
   int option;
-  delay_ms = -1;
+  delay_ms = 0;
   while ((option = getopt(argc, argv, "s:e:n:")) != -1) {
     char *end = NULL;
     switch (option) {
     case 's': spec = optarg; break;
     case 'e':
       delay_ms = strtol(optarg, &end, 10);
-      if (end == optarg || *end != '\0' || delay_ms < 0 || delay_ms > SLOW_MILTER_MAX_DELAY_MS) {
-        fprintf(stderr, "slow-milter: -e takes 0 to %d milliseconds\n", SLOW_MILTER_MAX_DELAY_MS);
+      if (end == optarg || *end != '\0' || delay_ms < 0 || delay_ms > BENCH_MILTER_MAX_DELAY_MS) {
+        fprintf(stderr, "bench-milter: -e takes 0 to %d milliseconds\n", BENCH_MILTER_MAX_DELAY_MS);
         return 2;
       }
       break;
@@ -123,12 +123,12 @@ main(int argc, char **argv)
     default: return usage(argv[0]);
     }
   }
-  if (spec == NULL || delay_ms < 0 || optind != argc)
+  if (spec == NULL || optind != argc)
     return usage(argv[0]);
   struct smfiDesc desc = {
-    .xxfi_name = "slow-milter",
+    .xxfi_name = "bench-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS,
+    .xxfi_flags = header_name != NULL ? SMFIF_ADDHDRS : 0,
     .xxfi_connect = slow_connect,
     .xxfi_helo = slow_helo,
     .xxfi_envfrom = slow_strings,
@@ -143,9 +143,9 @@ main(int argc, char **argv)
   };
   raise_file_limit();
   if (smfi_setconn((char *)spec) != MI_SUCCESS ||
-      smfi_setbacklog(SLOW_MILTER_BACKLOG) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
+      smfi_setbacklog(BENCH_MILTER_BACKLOG) != MI_SUCCESS || smfi_register(desc) != MI_SUCCESS ||
       smfi_opensocket(1) != MI_SUCCESS) {
-    fprintf(stderr, "slow-milter: cannot listen on %s\n", spec);
+    fprintf(stderr, "bench-milter: cannot listen on %s\n", spec);
     return 1;
   }
   return smfi_main() == MI_SUCCESS ? 0 : 1;
