@@ -30,54 +30,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(dirname "$here")}
-top_builddir=${top_builddir:-$top_srcdir/_build}
-export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
-mm="$top_builddir/src/milter-manager"
-load_gen="$top_builddir/bench/mta-load"
-bench_milter="$top_builddir/bench/bench-milter"
-for program in "$mm" "$load_gen" "$bench_milter"; do
-  if [ ! -x "$program" ]; then
-    echo "bench/conditions.sh: $program is not built (make -C $top_builddir bench-conditions)" >&2
-    exit 2
-  fi
-done
-
-clock_ticks=$(getconf CLK_TCK)
-if [ "$(id -u)" = 0 ]; then user_option="-u $(id -un)"; else user_option=""; fi
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mm-bench-conditions.XXXXXX")
-chmod 0755 "$tmp"
-pids=""
-cleanup() {
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
-  sleep 0.2
-  for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_socket PATH - until something listens on PATH (at most 10 s)
-wait_socket() {
-  for _ in $(seq 100); do
-    [ -S "$1" ] && return 0
-    sleep 0.1
-  done
-  echo "bench/conditions.sh: nothing listens on $1" >&2
-  return 1
-}
-
-# cpu_ticks PID - user + system clock ticks of the process
-cpu_ticks() {
-  local fields
-  fields=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  set -- $fields
-  echo $((${12} + ${13}))
-}
-
-# field LINE NAME - the value of NAME=VALUE in LINE
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+BENCH_NAME=bench/conditions.sh
+. "$(dirname "$0")/lib.sh"
 
 # The children: two that continue, one that adds a header (as bench/run.sh's 3 children).
 for i in 1 2 3; do

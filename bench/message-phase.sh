@@ -36,47 +36,11 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(dirname "$here")}
-top_builddir=${top_builddir:-$top_srcdir/_build}
-export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
-mm="$top_builddir/src/milter-manager"
-load_gen="$top_builddir/bench/mta-load"
-slow_milter="$top_builddir/bench/bench-milter"
-for program in "$mm" "$load_gen" "$slow_milter"; do
-  if [ ! -x "$program" ]; then
-    echo "bench/message-phase.sh: $program is not built (make -C $top_builddir check_PROGRAMS)" >&2
-    exit 2
-  fi
-done
-if [ "$(id -u)" = 0 ]; then user_option="-u $(id -un)"; else user_option=""; fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mm-phase.XXXXXX")
-pids=""
-cleanup() {
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
-  sleep 0.2
-  for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_socket PATH - until something listens on PATH (at most 10 s)
-wait_socket() {
-  for _ in $(seq 100); do
-    [ -S "$1" ] && return 0
-    sleep 0.1
-  done
-  echo "bench/message-phase.sh: nothing listens on $1" >&2
-  return 1
-}
-
-# field LINE NAME - the value of NAME=VALUE in LINE
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+BENCH_NAME=bench/message-phase.sh
+. "$(dirname "$0")/lib.sh"
 
 for i in $(seq "$n_children"); do
-  "$slow_milter" -s "unix:$tmp/child$i.sock" -e "$delay" -n "X-Slow-$i" 2>>"$tmp/children.log" &
+  "$bench_milter" -s "unix:$tmp/child$i.sock" -e "$delay" -n "X-Slow-$i" 2>>"$tmp/children.log" &
   pids="$pids $!"
   # libmilter takes its time to stop: killed at the end, it is not reported as a failed job.
   disown $!

@@ -48,61 +48,15 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-here=$(cd "$(dirname "$0")" && pwd)
-top_srcdir=${top_srcdir:-$(dirname "$here")}
-top_builddir=${top_builddir:-$top_srcdir/_build}
-export MILTER_MANAGER_RUBYLIB=${MILTER_MANAGER_RUBYLIB:-$top_srcdir/binding/lib}
-mm="$top_builddir/src/milter-manager"
-load_gen="$top_builddir/bench/mta-load"
-bench_milter="$top_builddir/bench/bench-milter"
-for program in "$mm" "$load_gen" "$bench_milter"; do
-  if [ ! -x "$program" ]; then
-    echo "bench/run.sh: $program is not built (make -C $top_builddir check_PROGRAMS or make bench)" >&2
-    exit 2
-  fi
-done
-
+BENCH_NAME=bench/run.sh
+. "$(dirname "$0")/lib.sh"
 # 1,000 sessions through 5 children need some 6,000 descriptors in the daemon.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-clock_ticks=$(getconf CLK_TCK)
-if [ "$(id -u)" = 0 ]; then user_option="-u $(id -un)"; else user_option=""; fi
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/mm-bench.XXXXXX")
-pids=""
-cleanup() {
-  for pid in $pids; do kill -TERM "$pid" 2>/dev/null; done
-  sleep 0.2
-  for pid in $pids; do kill -KILL "$pid" 2>/dev/null; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# wait_socket PATH - until something listens on PATH (at most 10 s)
-wait_socket() {
-  for _ in $(seq 100); do
-    [ -S "$1" ] && return 0
-    sleep 0.1
-  done
-  echo "bench/run.sh: nothing listens on $1" >&2
-  return 1
-}
 
 # tree_pids PID - PID and its children (workers)
 tree_pids() {
   echo "$1"
   cat "/proc/$1/task/$1/children" 2>/dev/null
-}
-
-# cpu_ticks PIDS... - user + system clock ticks of the processes
-cpu_ticks() {
-  local total=0 pid fields
-  for pid in "$@"; do
-    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
-    set -- $fields
-    total=$((total + ${12} + ${13}))
-  done
-  echo "$total"
 }
 
 # peak_rss_kb PIDS... - the sum of their peak resident set sizes
@@ -176,9 +130,6 @@ run_load() {
   if [ "$sessions" -gt 0 ]; then args+=(-n "$sessions"); else args+=(-d "$duration"); fi
   "$load_gen" "${args[@]}" 2>>"$tmp/load.err"
 }
-
-# field LINE NAME - the value of NAME=VALUE in LINE
-field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
 asan=""
 grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null &&
