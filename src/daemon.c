@@ -55,7 +55,6 @@ typedef struct {
   gboolean accepting;
   gboolean stopping;
   guint stop_timeout_id;
-  guint signal_ids[4];
   guint accept_check_id;   /* the timer of on_accept_check */
   guint accept_failures;   /* accept() failures reported so far */
 } Daemon;
@@ -752,10 +751,10 @@ serve(Daemon *daemon)
   }
 
   daemon->loop = g_main_loop_new(NULL, FALSE);
-  daemon->signal_ids[0] = mm_workers_signal_add(SIGHUP, on_sighup, daemon);
-  daemon->signal_ids[1] = mm_workers_signal_add(SIGUSR1, on_sigusr1, daemon);
-  daemon->signal_ids[2] = mm_workers_signal_add(SIGTERM, on_sigterm, daemon);
-  daemon->signal_ids[3] = mm_workers_signal_add(SIGINT, on_sigint, daemon);
+  mm_workers_signal_add(SIGHUP, on_sighup, daemon);
+  mm_workers_signal_add(SIGUSR1, on_sigusr1, daemon);
+  mm_workers_signal_add(SIGTERM, on_sigterm, daemon);
+  mm_workers_signal_add(SIGINT, on_sigint, daemon);
   daemon->proxy = mm_proxy_new(daemon->config);
   mm_proxy_set_session_ended_func(daemon->proxy, on_session_ended, daemon);
   if (daemon->launcher != NULL)
@@ -788,10 +787,7 @@ serve(Daemon *daemon)
 static void
 daemon_clear(Daemon *daemon)
 {
-  for (guint i = 0; i < G_N_ELEMENTS(daemon->signal_ids); i++) {
-    if (daemon->signal_ids[i] != 0)
-      g_source_remove(daemon->signal_ids[i]);
-  }
+  mm_workers_signal_clear();
   if (daemon->stop_timeout_id != 0)
     g_source_remove(daemon->stop_timeout_id);
   if (daemon->accept_check_id != 0)

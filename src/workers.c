@@ -59,7 +59,6 @@ static gboolean in_worker;
 static gboolean worker_stale_config; /* the master got SIGHUP before this worker started */
 static gboolean worker_orphaned;     /* the master died before the death signal was armed */
 /* Write ends of the worker's signal pipes, stored as fd + 1 (0: none). */
-static volatile sig_atomic_t worker_signal_fds[NSIG];
 
 /* n_alive - workers running */
 static guint
@@ -379,76 +378,120 @@ mm_workers_run(const MmWorkersOptions *options, gboolean *is_worker, GError **er
   return TRUE;
 }
 
-/* on_worker_signal - the worker's async-signal-safe handler: one byte down the pipe */
-static void
-on_worker_signal(int signum)
-{
-  int saved = errno;
-  int fd = (int)worker_signal_fds[signum] - 1;
-  if (fd >= 0) {
-    char byte = (char)signum;
-    ssize_t n = write(fd, &byte, 1);
-    (void)n; /* a full pipe already holds a pending wake-up */
-  }
-  errno = saved;
-}
-
+/* One self-pipe and one main-loop source serve every signal the process watches: GLib's signal
+ * thread does not survive a fork into a worker, and one fd source costs the loop less on each
+ * iteration than a GLib signal source per signal. */
 typedef struct {
-  int signum;
-  int read_fd, write_fd;
   GSourceFunc handler;
   gpointer user_data;
 } SignalWatch;
 
-/* on_signal_pipe - a signal arrived in the worker: drain the pipe, run the handler once */
+static SignalWatch signal_watches[NSIG];
+static int signal_pipe[2] = {-1, -1};
+static pid_t signal_pipe_owner;           /* a forked worker makes a pipe of its own */
+static volatile sig_atomic_t signal_write_fd = -1;
+static guint signal_source;
+
+/* on_signal - the async-signal-safe handler: the signal's number down the pipe */
+static void
+on_signal(int signum)
+{
+  int saved = errno;
+  int fd = (int)signal_write_fd;
+  if (fd >= 0) {
+    unsigned char byte = (unsigned char)signum;
+    ssize_t n = write(fd, &byte, 1);
+    (void)n; /* a full pipe already holds pending wake-ups */
+  }
+  errno = saved;
+}
+
+/* on_signal_pipe - run the handler of each signal that arrived, once, in arrival order */
 static gboolean
 on_signal_pipe(int fd, GIOCondition condition, gpointer user_data)
 {
-  (void)condition;
-  SignalWatch *watch = user_data;
-  char buffer[64];
-  while (read(fd, buffer, sizeof(buffer)) > 0)
-    ;
-  return watch->handler(watch->user_data);
+  (void)condition, (void)user_data;
+  unsigned char buffer[64];
+  gboolean seen[NSIG] = {FALSE};
+  unsigned char order[NSIG];
+  guint n_order = 0;
+  ssize_t n;
+  while ((n = read(fd, buffer, sizeof buffer)) > 0) {
+    for (ssize_t i = 0; i < n; i++) {
+      if (buffer[i] < NSIG && !seen[buffer[i]]) {
+        seen[buffer[i]] = TRUE;
+        order[n_order++] = buffer[i];
+      }
+    }
+  }
+  for (guint i = 0; i < n_order; i++) {
+    SignalWatch *watch = &signal_watches[order[i]];
+    if (watch->handler != NULL && !watch->handler(watch->user_data)) {
+      /* G_SOURCE_REMOVE: the next one of this signal gets the default disposition */
+      watch->handler = NULL;
+      signal(order[i], SIG_DFL);
+    }
+  }
+  return G_SOURCE_CONTINUE;
 }
 
-/* signal_watch_free - back to the default disposition, close the pipe */
-static void
-signal_watch_free(gpointer data)
+/* open_signal_pipe - this process's pipe and its source, made once per process */
+static gboolean
+open_signal_pipe(void)
 {
-  SignalWatch *watch = data;
-  worker_signal_fds[watch->signum] = 0;
-  signal(watch->signum, SIG_DFL);
-  close(watch->read_fd);
-  close(watch->write_fd);
-  g_free(watch);
+  if (signal_pipe[0] >= 0 && signal_pipe_owner == getpid())
+    return TRUE;
+  if (signal_pipe[0] >= 0) {
+    /* Inherited from the master: its source belongs to the master's loop, not ours. */
+    close(signal_pipe[0]);
+    close(signal_pipe[1]);
+    signal_source = 0;
+  }
+  if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    mm_critical("[workers] cannot watch signals: pipe: %s", g_strerror(errno));
+    signal_pipe[0] = signal_pipe[1] = -1;
+    return FALSE;
+  }
+  signal_pipe_owner = getpid();
+  signal_write_fd = signal_pipe[1];
+  signal_source = g_unix_fd_add(signal_pipe[0], G_IO_IN, on_signal_pipe, NULL);
+  return TRUE;
 }
 
-/* mm_workers_signal_add - GLib's signal source, or a pipe of its own in a worker */
-guint
+/* mm_workers_signal_add - run HANDLER on the main loop when SIGNUM arrives */
+gboolean
 mm_workers_signal_add(int signum, GSourceFunc handler, gpointer user_data)
 {
-  if (!in_worker)
-    return g_unix_signal_add(signum, handler, user_data);
-  g_return_val_if_fail(signum > 0 && signum < NSIG, 0);
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
-    mm_critical("[workers] cannot watch signal %d: pipe: %s", signum, g_strerror(errno));
-    return 0;
-  }
-  SignalWatch *watch = g_new0(SignalWatch, 1);
-  watch->signum = signum;
-  watch->read_fd = fds[0];
-  watch->write_fd = fds[1];
-  watch->handler = handler;
-  watch->user_data = user_data;
-  worker_signal_fds[signum] = fds[1] + 1;
-  struct sigaction action = {.sa_handler = on_worker_signal, .sa_flags = SA_RESTART};
+  g_return_val_if_fail(signum > 0 && signum < NSIG, FALSE);
+  if (!open_signal_pipe())
+    return FALSE;
+  signal_watches[signum].handler = handler;
+  signal_watches[signum].user_data = user_data;
+  struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
   sigemptyset(&action.sa_mask);
   sigaction(signum, &action, NULL);
-  guint id = g_unix_fd_add_full(G_PRIORITY_DEFAULT, fds[0], G_IO_IN, on_signal_pipe, watch,
-                                signal_watch_free);
-  if ((signum == SIGHUP && worker_stale_config) || (signum == SIGTERM && worker_orphaned))
-    on_worker_signal(signum);
-  return id;
+  if (in_worker &&
+      ((signum == SIGHUP && worker_stale_config) || (signum == SIGTERM && worker_orphaned)))
+    on_signal(signum);
+  return TRUE;
+}
+
+/* mm_workers_signal_clear - stop watching every signal: default dispositions, pipe closed */
+void
+mm_workers_signal_clear(void)
+{
+  for (int signum = 1; signum < NSIG; signum++) {
+    if (signal_watches[signum].handler != NULL)
+      signal(signum, SIG_DFL);
+    signal_watches[signum].handler = NULL;
+  }
+  if (signal_pipe[0] >= 0 && signal_pipe_owner == getpid()) {
+    if (signal_source != 0)
+      g_source_remove(signal_source);
+    signal_write_fd = -1;
+    close(signal_pipe[0]);
+    close(signal_pipe[1]);
+    signal_pipe[0] = signal_pipe[1] = -1;
+  }
+  signal_source = 0;
 }

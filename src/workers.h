@@ -39,8 +39,12 @@ typedef struct {
  * restarts a dead worker at once, or after a growing delay when workers die quickly. */
 gboolean mm_workers_run(const MmWorkersOptions *options, gboolean *is_worker, GError **error);
 
-/* mm_workers_signal_add - g_unix_signal_add that also works in a worker process, where
- * GLib's signal thread (started in the master before the fork) does not exist: a worker
- * gets each signal through a pipe of its own. A worker that starts after the master got
- * SIGHUP sees one SIGHUP at once, so that it loads the configuration the others run. */
-guint mm_workers_signal_add(int signum, GSourceFunc handler, gpointer user_data);
+/* mm_workers_signal_add - run HANDLER on the main loop when SIGNUM arrives (returning
+ * G_SOURCE_REMOVE gives the next one the default disposition). One self-pipe and one source
+ * serve every signal of the process, in the master and in each worker (where GLib's signal
+ * thread, started before the fork, does not exist). A worker that starts after the master
+ * got SIGHUP sees one SIGHUP at once, so that it loads the configuration the others run. */
+gboolean mm_workers_signal_add(int signum, GSourceFunc handler, gpointer user_data);
+
+/* mm_workers_signal_clear - stop watching every signal */
+void mm_workers_signal_clear(void);
