@@ -108,7 +108,8 @@ module Milter
       end
 
       # postconf_value - postconf's answer, nil when it cannot tell in time. No IO.popen
-      # or Process.wait: they sleep until Ruby's SIGCHLD handler, which the daemon removes.
+      # or Process.wait: they sleep until Ruby's SIGCHLD handler runs, and this must not
+      # depend on which process (master, worker, launcher) runs it.
       def postconf_value(name)
         reader, writer = IO.pipe
         pid = Process.spawn(@postconf_command, "-c", postfix_directory, "-h", name,
