@@ -148,14 +148,12 @@ mm_client_session_negotiate(MmClientSession *session, const MmOption *offer)
   session->connect_started_at = g_get_monotonic_time();
 
   g_autoptr(GError) error = NULL;
-  g_autoptr(MmConnectionSpec) spec = NULL;
-  if (session->milter->connection_spec)
-    spec = mm_connection_spec_parse(session->milter->connection_spec, &error);
+  const MmConnectionSpec *spec = mm_milter_config_get_spec(session->milter, &error);
   if (spec)
     session->connection = mm_connection_connect(spec, &connection_handlers, session, &error);
   if (session->connection == NULL) {
     /* Report it from the main loop, as promised: the caller is still setting up. */
-    session->deferred_failure = g_strdup(error ? error->message : "no connection_spec is defined");
+    session->deferred_failure = g_strdup(error->message);
     session->deferred_source = g_idle_add(report_deferred_failure, session);
     return;
   }
@@ -484,27 +482,6 @@ mm_client_session_get_max_chunk(const MmClientSession *session, gsize chunk_size
   return MIN(max, chunk_size);
 }
 
-/* mm_client_session_is_alive - not failed and not quit */
-gboolean
-mm_client_session_is_alive(const MmClientSession *session)
-{
-  return session->state != STATE_GONE;
-}
-
-/* mm_client_session_get_name - the milter's name */
-const char *
-mm_client_session_get_name(const MmClientSession *session)
-{
-  return session->milter->name;
-}
-
-/* mm_client_session_describe_stage - the step awaiting a reply */
-const char *
-mm_client_session_describe_stage(const MmClientSession *session)
-{
-  return stage_name(session->awaiting);
-}
-
 /* Privilege mode: auto-starting a child milter whose socket is down. A failed connect asks
  * the launcher (through a hook the daemon sets) to start the milter, then connects once more
  * after a delay; the whole stays within the milter's connection_timeout. */
@@ -548,8 +525,7 @@ connect_again(gpointer user_data)
     return G_SOURCE_REMOVE;
   guint left_ms = remaining_connect_ms(session);
   g_autoptr(GError) error = NULL;
-  g_autoptr(MmConnectionSpec) spec = mm_connection_spec_parse(session->milter->connection_spec,
-                                                              &error);
+  const MmConnectionSpec *spec = mm_milter_config_get_spec(session->milter, &error);
   if (spec)
     session->connection = mm_connection_connect(spec, &connection_handlers, session, &error);
   if (session->connection == NULL) {

@@ -143,7 +143,25 @@ mm_milter_config_free(MmMilterConfig *milter)
   g_free(milter->command_options);
   g_free(milter->user_name);
   g_free(milter->detected_from);
+  mm_connection_spec_free(milter->spec);
   g_free(milter);
+}
+
+/* mm_milter_config_get_spec - connection_spec parsed once */
+const MmConnectionSpec *
+mm_milter_config_get_spec(const MmMilterConfig *const_milter, GError **error)
+{
+  /* A cache: the configuration does not change, its parsed form is filled on first use. */
+  MmMilterConfig *milter = (MmMilterConfig *)const_milter;
+  if (milter->spec == NULL) {
+    if (milter->connection_spec == NULL) {
+      g_set_error_literal(error, MM_CONNECTION_SPEC_ERROR, MM_CONNECTION_SPEC_ERROR_INVALID,
+                          "no connection_spec is defined");
+      return NULL;
+    }
+    milter->spec = mm_connection_spec_parse(milter->connection_spec, error);
+  }
+  return milter->spec;
 }
 
 /* mm_config_find_milter - the milter named NAME, or NULL */

@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "applicable.h"
+#include "connection-spec.h"
 #include "status.h"
 
 /* One define_milter("name") block. */
@@ -25,6 +26,7 @@ typedef struct {
   double reading_timeout;         /* default 7 */
   double end_of_message_timeout;  /* default 297 */
   char *detected_from;            /* file the detector found it in, or NULL */
+  MmConnectionSpec *spec;         /* cache: connection_spec parsed (mm_milter_config_get_spec) */
 } MmMilterConfig;
 
 typedef enum {
@@ -101,6 +103,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmConfig, mm_config_unref)
 MmMilterConfig *mm_milter_config_new(const char *name);
 void mm_milter_config_free(MmMilterConfig *milter);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(MmMilterConfig, mm_milter_config_free)
+
+/* mm_milter_config_get_spec - connection_spec parsed once for the configuration's life,
+ * rather than for every session (NULL with an error when it is missing or wrong) */
+const MmConnectionSpec *mm_milter_config_get_spec(const MmMilterConfig *milter, GError **error);
 
 /* mm_config_find_milter - the milter named NAME, or NULL */
 MmMilterConfig *mm_config_find_milter(const MmConfig *config, const char *name);
