@@ -85,7 +85,6 @@ struct MmChildren {
 
 /* children.c, used by message-phase.c */
 MmStatus mm_child_evaluated_status(const MmChild *child, MmStatus status);
-void mm_child_log_failure(const MmChild *child, const GError *error, MmStatus fallback);
 void mm_children_abort_transaction(MmChildren *children);
 
 /* children-applicable.c, used by children.c and message-phase.c */

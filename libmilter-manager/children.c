@@ -142,9 +142,9 @@ mm_child_evaluated_status(const MmChild *child, MmStatus status)
   return status;
 }
 
-/* mm_child_log_failure - the one log line for a failed child: name, spec, stage, cause */
-void
-mm_child_log_failure(const MmChild *child, const GError *error, MmStatus fallback)
+/* log_failure - the one log line for a failed child: name, spec, stage, cause */
+static void
+log_failure(const MmChild *child, const GError *error, MmStatus fallback)
 {
   mm_error("[child][error] %s (%s): %s; fallback status: %s", child->milter->name,
            child->milter->connection_spec, error->message, mm_status_to_string(fallback));
@@ -607,7 +607,7 @@ on_failed(gpointer user_data, const GError *error)
   MmChild *child = user_data;
   MmChildren *children = child->children;
   MmStatus fallback = child->milter->fallback_status;
-  mm_child_log_failure(child, error, fallback);
+  log_failure(child, error, fallback);
   if (g_error_matches(error, MM_CLIENT_SESSION_ERROR, MM_CLIENT_SESSION_ERROR_CONNECT) ||
       g_error_matches(error, MM_CLIENT_SESSION_ERROR, MM_CLIENT_SESSION_ERROR_SPEC))
     mm_monitor_child_connect_failed(child->monitor, error->message);
@@ -698,9 +698,3 @@ mm_children_quit(MmChildren *children)
   children->n_waiting = 0;
 }
 
-/* mm_children_is_busy - a step is waiting for children */
-gboolean
-mm_children_is_busy(const MmChildren *children)
-{
-  return children->step != 0 || children->n_waiting > 0;
-}

@@ -70,5 +70,3 @@ void mm_children_abort(MmChildren *children);
 /* mm_children_quit - the MTA session ends: every child gets QUIT */
 void mm_children_quit(MmChildren *children);
 
-/* mm_children_is_busy - a step is waiting for children */
-gboolean mm_children_is_busy(const MmChildren *children);

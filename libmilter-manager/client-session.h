@@ -93,15 +93,6 @@ gint64 mm_client_session_get_reply_latency(const MmClientSession *session);
 /* mm_client_session_get_max_chunk - largest body chunk the child takes */
 gsize mm_client_session_get_max_chunk(const MmClientSession *session, gsize chunk_size);
 
-/* mm_client_session_is_alive - not failed and not quit */
-gboolean mm_client_session_is_alive(const MmClientSession *session);
-
-/* mm_client_session_get_name - the milter's name, for logs */
-const char *mm_client_session_get_name(const MmClientSession *session);
-
-/* mm_client_session_describe_stage - "RCPT" etc. for the step awaiting a reply, for logs */
-const char *mm_client_session_describe_stage(const MmClientSession *session);
-
 /* Privilege mode (see doc/privilege-mode.md): asks for MILTER's process to be started after a
  * failed connect; TRUE if the request went out, and the session then retries once. */
 typedef gboolean (*MmClientSessionLaunchFunc)(gpointer user_data, const MmMilterConfig *milter);

@@ -620,9 +620,3 @@ mm_server_session_get_final_status(const MmServerSession *session)
   return session->last_status;
 }
 
-/* mm_server_session_get_id - the number used in log lines */
-guint64
-mm_server_session_get_id(const MmServerSession *session)
-{
-  return session->id;
-}

@@ -32,5 +32,3 @@ void mm_server_session_stop(MmServerSession *session);
 /* mm_server_session_get_final_status - the last answer the MTA got (NOT_CHANGED: none) */
 MmStatus mm_server_session_get_final_status(const MmServerSession *session);
 
-/* mm_server_session_get_id - the number used in log lines */
-guint64 mm_server_session_get_id(const MmServerSession *session);
