@@ -47,18 +47,6 @@ no_ctl_dir="$tmp/no-controller"
 mkdir "$no_ctl_dir"
 echo 'manager.pid_file = nil' >"$no_ctl_dir/milter-manager.conf"
 
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
-alive() { kill -0 "$1" 2>/dev/null; }
-dead() { ! kill -0 "$1" 2>/dev/null; }
-has_line() { grep -q -- "$2" "$1" 2>/dev/null; }
 contains() { printf '%s' "$1" | grep -q -- "$2"; }
 # key VALUE-TEXT KEY: the value of KEY in key=value lines
 key() { printf '%s\n' "$1" | sed -n "s/^$2=//p" | head -n 1; }

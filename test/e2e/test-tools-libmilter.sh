@@ -11,15 +11,6 @@ client="$top_builddir/src/milter-test-client"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-tools-libmilter.XXXXXX")
 tap_at_exit "rm -rf '$tmp'"
 
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
 has() { grep -q -x -F -- "$2" "$1"; }
 
 tap_plan 7

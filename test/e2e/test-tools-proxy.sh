@@ -17,15 +17,6 @@ chmod 0755 "$tmp"
 # (see doc/daemon.md), so that it reaches the children's sockets in this directory.
 if [ "$(id -u)" = 0 ]; then self_user=root; else self_user=$(id -un); fi
 
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
 
 # start_client NAME ARGS...: a child on unix:$tmp/NAME.sock recording to $tmp/NAME.rec.
 start_client() {

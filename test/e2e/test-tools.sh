@@ -14,15 +14,6 @@ port=25001
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-tools.XXXXXX")
 tap_at_exit "rm -rf '$tmp'"
 
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
 
 # start_client NAME ARGS...: a milter-test-client on unix:$tmp/NAME.sock recording to
 # $tmp/NAME.rec; its pid in $client_pid.

@@ -23,15 +23,6 @@ manager.pid_file = "$pid_file"
 manager.n_workers = 2
 EOF
 
-wait_for() {
-  local limit=$(($1 * 10)); shift
-  local i=0
-  while ! "$@"; do
-    i=$((i + 1))
-    [ "$i" -ge "$limit" ] && return 1
-    sleep 0.1
-  done
-}
 workers_of() { cat "/proc/$1/task/$1/children" 2>/dev/null | tr ' ' '\n' | grep -v '^$' | sort; }
 n_workers_of() { workers_of "$1" | wc -l; }
 count_lines() { local n; n=$(grep -c -- "$2" "$1" 2>/dev/null); echo "${n:-0}"; }
@@ -42,7 +33,6 @@ serves() {
   tap_diag "$out"
   case $out in *"sessions=40 errors=0 "*) return 0 ;; *) return 1 ;; esac
 }
-dead() { ! kill -0 "$1" 2>/dev/null; }
 
 tap_plan 13
 
