@@ -199,9 +199,9 @@ run_end(Run *run)
   mm_config_unref(run->config);
 }
 
-/* connect - the answer at CONNECT for a client HOST at ADDRESS (FAMILY) */
+/* connect_step - the answer at CONNECT for a client HOST at ADDRESS (FAMILY) */
 static MmApplicableAnswer
-connect(Run *run, const char *milter, const char *host, char family, const char *address)
+connect_step(Run *run, const char *milter, const char *host, char family, const char *address)
 {
   MmStopperArgs args = { .host = host, .family = family, .address = address, .port = 2525 };
   return run->klass->stop(run->engine, run->state, milter, MM_STOPPER_CONNECT, &args, NULL,
@@ -301,7 +301,7 @@ test_s25r(void)
   };
   for (guint i = 0; i < G_N_ELEMENTS(dynamic); i++) {
     g_test_message("dynamic %s", dynamic[i]);
-    g_assert_cmpint(connect(&run, "greylist", dynamic[i], MM_FAMILY_INET, "192.0.2.1"), ==,
+    g_assert_cmpint(connect_step(&run, "greylist", dynamic[i], MM_FAMILY_INET, "192.0.2.1"), ==,
                     MM_APPLICABLE_APPLY);
   }
   static const char *const fixed[] = {
@@ -310,17 +310,17 @@ test_s25r(void)
   };
   for (guint i = 0; i < G_N_ELEMENTS(fixed); i++) {
     g_test_message("fixed %s", fixed[i]);
-    g_assert_cmpint(connect(&run, "greylist", fixed[i], MM_FAMILY_INET, "192.0.2.1"), ==,
+    g_assert_cmpint(connect_step(&run, "greylist", fixed[i], MM_FAMILY_INET, "192.0.2.1"), ==,
                     MM_APPLICABLE_STOP);
   }
   /* Only IPv4 clients are checked by default. */
-  g_assert_cmpint(connect(&run, "greylist", "h12345.example.com", MM_FAMILY_INET6,
+  g_assert_cmpint(connect_step(&run, "greylist", "h12345.example.com", MM_FAMILY_INET6,
                           "2001:db8::1"), ==, MM_APPLICABLE_STOP);
   run_end(&run);
 
   g_autofree char *all = g_strconcat(text, "s25r.only_check_ipv4 = false\n", NULL);
   run_begin(&run, all);
-  g_assert_cmpint(connect(&run, "greylist", "h12345.example.com", MM_FAMILY_INET6,
+  g_assert_cmpint(connect_step(&run, "greylist", "h12345.example.com", MM_FAMILY_INET6,
                           "2001:db8::1"), ==, MM_APPLICABLE_APPLY);
   run_end(&run);
 }
@@ -347,7 +347,7 @@ test_remote_network(void)
   };
   for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
     g_test_message("client %c %s", cases[i].family, cases[i].address);
-    g_assert_cmpint(connect(&run, "spam", "client.example", cases[i].family,
+    g_assert_cmpint(connect_step(&run, "spam", "client.example", cases[i].family,
                             cases[i].address), ==, cases[i].answer);
   }
   run_end(&run);
@@ -358,13 +358,13 @@ test_remote_network(void)
                                        "remote_network.add_remote_address(\"192.168.5.0/24\")\n",
                                        NULL);
   run_begin(&run, tuned);
-  g_assert_cmpint(connect(&run, "spam", "c", MM_FAMILY_INET, "198.51.100.7"), ==,
+  g_assert_cmpint(connect_step(&run, "spam", "c", MM_FAMILY_INET, "198.51.100.7"), ==,
                   MM_APPLICABLE_STOP);
-  g_assert_cmpint(connect(&run, "spam", "c", MM_FAMILY_INET6, "2001:db8::1"), ==,
+  g_assert_cmpint(connect_step(&run, "spam", "c", MM_FAMILY_INET6, "2001:db8::1"), ==,
                   MM_APPLICABLE_STOP);
-  g_assert_cmpint(connect(&run, "spam", "c", MM_FAMILY_INET, "192.168.5.5"), ==,
+  g_assert_cmpint(connect_step(&run, "spam", "c", MM_FAMILY_INET, "192.168.5.5"), ==,
                   MM_APPLICABLE_APPLY);
-  g_assert_cmpint(connect(&run, "spam", "c", MM_FAMILY_INET, "192.168.6.5"), ==,
+  g_assert_cmpint(connect_step(&run, "spam", "c", MM_FAMILY_INET, "192.168.6.5"), ==,
                   MM_APPLICABLE_STOP);
   run_end(&run);
 }
@@ -449,16 +449,16 @@ test_stress(void)
   Run run = { 0 };
   run_begin(&run, text);
   run.fake->n_sessions = 2;
-  g_assert_cmpint(connect(&run, "notify", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "notify", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   g_assert_null(sent_macro(&run, "notify", "stress"));
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   run.fake->n_sessions = 3;
-  g_assert_cmpint(connect(&run, "notify", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "notify", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   g_assert_cmpstr(sent_macro(&run, "notify", "stress"), ==, "yes");
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_STOP);
   run_end(&run);
 
@@ -475,10 +475,10 @@ test_stress(void)
   g_autofree char *detected = g_strdup_printf("%sstress.root_directory = \"%s\"\n", b, root);
   run_begin(&run, detected);
   run.fake->n_sessions = 4;
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   run.fake->n_sessions = 5;
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_STOP);
   run_end(&run);
 
@@ -492,10 +492,10 @@ test_stress(void)
                                            postconf);
   run_begin(&run, limit);
   run.fake->n_sessions = 6;
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   run.fake->n_sessions = 7;
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_STOP);
   run_end(&run);
 
@@ -503,7 +503,7 @@ test_stress(void)
   g_unlink(master);
   run_begin(&run, detected);
   run.fake->n_sessions = 10000;
-  g_assert_cmpint(connect(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "calm", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   run_end(&run);
   remove_tree(root);
@@ -515,7 +515,7 @@ test_sendmail_compatible(void)
   g_autofree char *text = milter_text("greylist", "[\"Sendmail Compatible\"]");
   Run run = { 0 };
   run_begin(&run, text);
-  g_assert_cmpint(connect(&run, "greylist", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "greylist", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   g_assert_cmpint(envelope(&run, "greylist", MM_STOPPER_ENVELOPE_FROM, "<a@b>"), ==,
                   MM_APPLICABLE_APPLY);
@@ -523,7 +523,7 @@ test_sendmail_compatible(void)
   fake_macro(run.fake, "v", "Postfix 3.7.11");
   fake_macro(run.fake, "daemon_addr", "192.0.2.25");
   fake_macro(run.fake, "j", "mx.example.com");
-  g_assert_cmpint(connect(&run, "greylist", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "greylist", "c", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_APPLY);
   g_assert_cmpstr(sent_macro(&run, "greylist", "if_addr"), ==, "192.0.2.25");
   g_assert_cmpstr(sent_macro(&run, "greylist", "if_name"), ==, "mx.example.com");
@@ -598,9 +598,9 @@ test_policy(void)
   Run run = { 0 };
   run_begin(&run, all);
   g_assert_cmpuint(run.klass->stopper_stages(run.engine, "bystander"), ==, 0);
-  g_assert_cmpint(connect(&run, "archiver", "c", MM_FAMILY_INET, "192.0.2.9"), ==,
+  g_assert_cmpint(connect_step(&run, "archiver", "c", MM_FAMILY_INET, "192.0.2.9"), ==,
                   MM_APPLICABLE_APPLY);
-  g_assert_cmpint(connect(&run, "archiver", "c", MM_FAMILY_INET, "198.51.100.9"), ==,
+  g_assert_cmpint(connect_step(&run, "archiver", "c", MM_FAMILY_INET, "198.51.100.9"), ==,
                   MM_APPLICABLE_STOP);
   g_assert_cmpint(envelope(&run, "archiver", MM_STOPPER_ENVELOPE_FROM, "<a@example.com>"), ==,
                   MM_APPLICABLE_APPLY);
@@ -690,7 +690,7 @@ test_context(void)
   g_hash_table_replace(run.fake->statuses, g_strdup("fourth"),
                        GINT_TO_POINTER(MM_STATUS_DISCARD));
   g_hash_table_add(run.fake->quitted, g_strdup("other"));
-  g_assert_cmpint(connect(&run, "probe", "client.example", MM_FAMILY_INET, "192.0.2.1"), ==,
+  g_assert_cmpint(connect_step(&run, "probe", "client.example", MM_FAMILY_INET, "192.0.2.1"), ==,
                   MM_APPLICABLE_STOP);
   g_assert_cmpstr(sent_macro(&run, "probe", "probe_set"), ==, "from-connect");
   MmStopperArgs helo = { .fqdn = "helo.example" };
@@ -729,12 +729,12 @@ test_several_conditions(void)
   Run run = { 0 };
   run_begin(&run, milter);
   /* Both allow. */
-  g_assert_cmpint(connect(&run, "greylist", "h12345.example.com", MM_FAMILY_INET,
+  g_assert_cmpint(connect_step(&run, "greylist", "h12345.example.com", MM_FAMILY_INET,
                           "198.51.100.1"), ==, MM_APPLICABLE_APPLY);
   /* Each one alone stops. */
-  g_assert_cmpint(connect(&run, "greylist", "h12345.example.com", MM_FAMILY_INET,
+  g_assert_cmpint(connect_step(&run, "greylist", "h12345.example.com", MM_FAMILY_INET,
                           "192.168.0.1"), ==, MM_APPLICABLE_STOP);
-  g_assert_cmpint(connect(&run, "greylist", "mail.example.com", MM_FAMILY_INET,
+  g_assert_cmpint(connect_step(&run, "greylist", "mail.example.com", MM_FAMILY_INET,
                           "198.51.100.1"), ==, MM_APPLICABLE_STOP);
   run_end(&run);
 }
@@ -746,13 +746,13 @@ test_decision_log(void)
   Run run = { 0 };
   run_begin(&run, milter);
   fresh_log();
-  connect(&run, "greylist", "mail.example.com", MM_FAMILY_INET, "198.51.100.1");
+  connect_step(&run, "greylist", "mail.example.com", MM_FAMILY_INET, "198.51.100.1");
   assert_logged("<greylist> allowed by <Remote Network> at connect");
   assert_logged("<greylist> stopped by <S25R> at connect");
   /* Below debug, decisions are not logged. */
   fresh_log();
   mm_log_set_levels(MM_LOG_LEVEL_DEFAULT);
-  connect(&run, "greylist", "mail.example.com", MM_FAMILY_INET, "198.51.100.1");
+  connect_step(&run, "greylist", "mail.example.com", MM_FAMILY_INET, "198.51.100.1");
   mm_log_set_levels(MM_LOG_LEVEL_ALL);
   g_autofree char *text = log_text();
   g_assert_null(strstr(text, "stopped by"));
@@ -940,15 +940,15 @@ test_dnsbl(void)
     g_assert_cmpint(listed.stop, ==, !cases[i].listed);
     g_assert_cmpint(unlisted.stop, ==, cases[i].listed);
     /* The answers are kept for the session: no second lookup. */
-    g_assert_cmpint(connect(&run, "listed-only", "c", MM_FAMILY_INET, cases[i].address), ==,
+    g_assert_cmpint(connect_step(&run, "listed-only", "c", MM_FAMILY_INET, cases[i].address), ==,
                     cases[i].listed ? MM_APPLICABLE_APPLY : MM_APPLICABLE_STOP);
     run_restart(&run);
   }
   assert_logged("[applicable-condition][dnsbl] looking 127.0.0.2 up in 2 services");
   /* Not IPv4: no lookup, never listed. */
-  g_assert_cmpint(connect(&run, "listed-only", "c", MM_FAMILY_INET6, "::1"), ==,
+  g_assert_cmpint(connect_step(&run, "listed-only", "c", MM_FAMILY_INET6, "::1"), ==,
                   MM_APPLICABLE_STOP);
-  g_assert_cmpint(connect(&run, "unlisted-only", "c", MM_FAMILY_INET6, "::1"), ==,
+  g_assert_cmpint(connect_step(&run, "unlisted-only", "c", MM_FAMILY_INET6, "::1"), ==,
                   MM_APPLICABLE_APPLY);
   /* Ending the session cancels the lookup: DONE is never called. */
   run_restart(&run);
