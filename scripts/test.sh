@@ -9,6 +9,18 @@ top=$(pwd)
 sh scripts/install-deps.sh
 [ -x configure ] || ./autogen.sh
 
+# The daemon under test gives up root for nobody, and the launcher starts milters as nobody:
+# they must reach the build tree. Give search permission (o+x, nothing else) to the
+# directories above the checkout that lack it, e.g. a clone made under "mktemp -d".
+dir=$top
+while [ "$dir" != / ]; do
+  dir=$(dirname "$dir")
+  if [ -z "$(find "$dir" -maxdepth 0 -perm -o+x)" ]; then
+    echo "test.sh: $dir: adding search permission for others (tests run programs as nobody)"
+    chmod o+x "$dir"
+  fi
+done
+
 # 1. Everything, built with AddressSanitizer and UBSan.
 mkdir -p _build/test
 cd _build/test
