@@ -42,12 +42,16 @@ wait_socket() {
   return 1
 }
 
-# cpu_ticks PID - user + system clock ticks of the process
+# cpu_ticks [PID...] - user + system clock ticks of the processes, summed (0 for none)
 cpu_ticks() {
-  local fields
-  fields=$(sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null) || { echo 0; return; }
-  set -- $fields
-  echo $((${12} + ${13}))
+  local pid fields total=0
+  for pid in "$@"; do
+    fields=$(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null) || continue
+    # shellcheck disable=SC2086
+    set -- $fields
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
 }
 
 # field LINE NAME - the value of NAME=VALUE in LINE
