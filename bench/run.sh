@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# bench/run.sh: the one-command benchmark: starts libmilter children, the daemon and the load
+# bench/run.sh: the one-command benchmark: starts the children, the daemon and the load
 # generator for each cell of the matrix and prints one table (see doc/performance.md).
 set -u
 
@@ -16,6 +16,9 @@ usage: bench/run.sh [options]   (from a build tree: `make bench`, or top_builddi
   --workers LIST        manager.n_workers values tried for --workers-children (default "0 2")
   --workers-children L  child counts that also run with workers > 0 (default "3")
   --warmup S            seconds of unmeasured sessions before each cell (default 0.5)
+  --child-kind KIND     libmilter (default: bench-milter, Sendmail's libmilter, one thread pool
+                        per child) or event (milter-test-client: event-driven on our library, the
+                        kind of trivial child milter manager 2.3 measured itself with)
   --tsv FILE            also write the rows, tab-separated, to FILE
 Build without --enable-asan for figures worth keeping: the table says when ASan is in.
 EOF
@@ -30,6 +33,7 @@ workers_list="0 2"
 workers_children="3"
 tsv=""
 warmup=0.5
+child_kind=libmilter
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) sessions=100; duration=0; children_list="0 1"; bodies="1024"; concurrencies="2"
@@ -43,13 +47,23 @@ while [ $# -gt 0 ]; do
     --workers) workers_list=$2; shift 2 ;;
     --workers-children) workers_children=$2; shift 2 ;;
     --tsv) tsv=$2; shift 2 ;;
+    --child-kind) child_kind=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 
+case $child_kind in
+  libmilter|event) ;;
+  *) echo "bench/run.sh: --child-kind is libmilter or event, not $child_kind" >&2; exit 2 ;;
+esac
 BENCH_NAME=bench/run.sh
 . "$(dirname "$0")/lib.sh"
+test_client="$top_builddir/src/milter-test-client"
+if [ "$child_kind" = event ] && [ ! -x "$test_client" ]; then
+  echo "bench/run.sh: $test_client is not built" >&2
+  exit 2
+fi
 # 1,000 sessions through 5 children need some 6,000 descriptors in the daemon.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
@@ -69,18 +83,30 @@ peak_rss_kb() {
   echo "$total"
 }
 
-# start_children N - N libmilter children (the last one adds a header when N > 1)
+# start_child INDEX ADDS_HEADER - one child of the chosen kind on child<INDEX>.sock
+start_child() {
+  local socket="$tmp/child$1.sock"
+  if [ "$child_kind" = event ]; then
+    local header=()
+    [ "$2" = yes ] && header=(--add-header=X-Bench-Checked:yes)
+    "$test_client" -q -s "unix:$socket" "${header[@]}" >/dev/null 2>>"$tmp/children.log" &
+  else
+    local header=()
+    [ "$2" = yes ] && header=(-n X-Bench-Checked)
+    "$bench_milter" -s "unix:$socket" "${header[@]}" 2>>"$tmp/children.log" &
+  fi
+}
+
+# start_children N - N children (the last one adds a header when N > 1)
 child_pids=""
 child_specs=()
 start_children() {
-  local n=$1 count=$1 i header
+  local n=$1 count=$1 i
   [ "$n" = 0 ] && count=1
   stop_children
   child_specs=()
   for i in $(seq "$count"); do
-    header=()
-    [ "$n" -gt 1 ] && [ "$i" = "$n" ] && header=(-n X-Bench-Checked)
-    "$bench_milter" -s "unix:$tmp/child$i.sock" "${header[@]}" 2>>"$tmp/children.log" &
+    if [ "$n" -gt 1 ] && [ "$i" = "$n" ]; then start_child "$i" yes; else start_child "$i" no; fi
     child_pids="$child_pids $!"
     pids="$pids $!"
     child_specs+=("unix:$tmp/child$i.sock")
@@ -136,7 +162,10 @@ grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null &
   asan=" (ASan build: figures are not representative)"
 echo "# milter-manager benchmark$asan: $(nproc) cores, $(uname -r), per cell" \
      "$([ "$sessions" -gt 0 ] && echo "$sessions sessions" || echo "${duration} s of sessions")"
-echo "# floor = mta-load straight to one bench-milter; N children = N-1 continue + 1 adding a header"
+child_name=bench-milter
+[ "$child_kind" = event ] && child_name=milter-test-client
+echo "# children: $child_kind ($child_name)"
+echo "# floor = mta-load straight to one $child_name; N children = N-1 continue + 1 adding a header"
 header=$(printf '%-8s %-7s %-7s %5s %8s %9s %9s %9s %11s %9s %11s %8s %8s' \
   children workers body conc sessions rate/s p50_ms p99_ms mm_cpu_ms mm_rss_MB child_cpu_ms \
   rate/flr p50/flr)
