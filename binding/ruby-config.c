@@ -79,6 +79,7 @@ static const Field config_fields[] = {
   CONFIG_FIELD("manager.chunk_size", FIELD_UINT, chunk_size),
   CONFIG_FIELD("manager.message_phase", FIELD_MESSAGE_PHASE, message_phase),
   CONFIG_FIELD("manager.body_memory_limit", FIELD_SIZE, body_memory_limit),
+  CONFIG_FIELD("manager.defer_message_replies", FIELD_BOOLEAN, defer_message_replies),
   CONFIG_FIELD("controller.connection_spec", FIELD_STRING, controller_connection_spec),
   CONFIG_FIELD("controller.unix_socket_mode", FIELD_UINT, controller_unix_socket_mode),
   CONFIG_FIELD("controller.unix_socket_group", FIELD_STRING, controller_unix_socket_group),

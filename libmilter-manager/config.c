@@ -66,6 +66,7 @@ mm_config_new(void)
   config->chunk_size = MM_CONFIG_DEFAULT_CHUNK_SIZE;
   config->message_phase = MM_MESSAGE_PHASE_SEQUENTIAL;
   config->body_memory_limit = MM_CONFIG_DEFAULT_BODY_MEMORY_LIMIT;
+  config->defer_message_replies = TRUE;
 
   config->controller_connection_spec = NULL;
   config->controller_unix_socket_mode = MM_CONFIG_DEFAULT_UNIX_SOCKET_MODE;

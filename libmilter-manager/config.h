@@ -77,6 +77,8 @@ typedef struct {
   guint chunk_size;               /* <= 65535; default 65535 */
   MmMessagePhase message_phase;   /* default sequential */
   gsize body_memory_limit;        /* bytes of body kept in memory before spilling; 5 MiB */
+  gboolean defer_message_replies; /* ask the MTA for no replies to headers, end of header and
+                                   * body; a verdict waits for end of message; default TRUE */
 
   /* controller.* */
   char *controller_connection_spec;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* server-session.c: the MTA-facing side of the proxy (see server-session.h): the legal order of
  * commands is a table, commands wait in a queue while the children work, replies are encoded
- * here, honouring the no-reply steps and actions agreed with the MTA. */
+ * here, honouring the no-reply steps and actions agreed with the MTA; a verdict on a message
+ * item the MTA expects no reply to waits for the next command it does expect one to. */
 #include "server-session.h"
 
 #include <string.h>
@@ -21,6 +22,21 @@
  * that stops reading must not hold the session, and what it is sent, for ever. Postfix's
  * milter_content_timeout. */
 #define MM_SERVER_SESSION_WRITE_TIMEOUT_MS (300u * 1000u)
+
+/* The first protocol version whose MTAs may be asked not to reply to message items (Postfix
+ * takes the NR_ steps from version 6 on). */
+#define MM_SERVER_SESSION_VERSION_NO_REPLY 6u
+
+/* The message items whose replies manager.defer_message_replies asks the MTA not to wait for,
+ * each with the NO_ step that would make it moot. */
+static const struct {
+  guint32 nr_step;
+  guint32 no_step;
+} deferrable_steps[] = {
+  { MM_STEP_NR_HEADER, MM_STEP_NO_HEADERS },
+  { MM_STEP_NR_END_OF_HEADER, MM_STEP_NO_END_OF_HEADER },
+  { MM_STEP_NR_BODY, MM_STEP_NO_BODY },
+};
 
 typedef enum {
   STATE_START,      /* nothing yet: only NEGOTIATE */
@@ -69,6 +85,12 @@ struct MmServerSession {
   gint64 started_at;          /* monotonic microseconds, for the statistics line */
   MmStatus last_status;       /* the last answer the MTA got, and to which command */
   char last_command;
+  /* A verdict on a message item the MTA expects no reply to: the answer to the next command
+   * it does expect one to (NOT_CHANGED: none). The rest of the message goes to no child. */
+  MmStatus pending_status;
+  char *pending_reply_code;
+  char pending_command;       /* the item it was given to, for the statistics line */
+  gboolean body_skipped;      /* the children want no more body: the MTA was not told */
 };
 
 static void process(MmServerSession *session, char code, const guint8 *data, gsize length);
@@ -95,18 +117,59 @@ no_reply_step(char code)
   }
 }
 
+/* clear_pending - the transaction ended: no verdict waits any more */
+static void
+clear_pending(MmServerSession *session)
+{
+  session->pending_status = MM_STATUS_NOT_CHANGED;
+  g_clear_pointer(&session->pending_reply_code, g_free);
+  session->pending_command = 0;
+  session->body_skipped = FALSE;
+}
+
+/* keep_unanswered - STATUS for a message item the MTA reads no reply to: a verdict it must
+ * hear waits for the next answer; a skip stops the body here instead of at the MTA */
+static void
+keep_unanswered(MmServerSession *session, char command, MmStatus status,
+                const char *reply_code)
+{
+  if (session->state != STATE_MESSAGE || session->pending_status != MM_STATUS_NOT_CHANGED)
+    return;
+  if (status == MM_STATUS_SKIP) {
+    session->body_skipped = command == MM_COMMAND_BODY;
+    return;
+  }
+  if (status == MM_STATUS_CONTINUE && reply_code == NULL)
+    return;
+  session->pending_status = status;
+  session->pending_reply_code = g_strdup(reply_code);
+  session->pending_command = command;
+  mm_debug("[session][%" G_GUINT64_FORMAT "] %s: %s kept for the next answer", session->id,
+           mm_command_name(command), mm_status_to_string(status));
+}
+
 /* send_status - the answer to the command we owe one to */
 static void
 send_status(MmServerSession *session, MmStatus status, const char *reply_code)
 {
   char command = session->awaiting;
   session->awaiting = 0;
+  guint32 no_reply = no_reply_step(command);
+  gboolean unanswered = no_reply && (session->agreed.steps & no_reply);
+  char counted = command;
+  if (unanswered) {
+    keep_unanswered(session, command, status, reply_code);
+  } else if (session->pending_status != MM_STATUS_NOT_CHANGED) {
+    /* The children's answer to what followed a verdict is that verdict, without its text. */
+    status = session->pending_status;
+    reply_code = session->pending_reply_code;
+    counted = session->pending_command;
+  }
   if (command != 0 && command != MM_COMMAND_NEGOTIATE) {
     session->last_status = status;
-    session->last_command = command;
+    session->last_command = counted;
   }
-  guint32 no_reply = no_reply_step(command);
-  if (!session->ended && !(no_reply && (session->agreed.steps & no_reply))) {
+  if (!session->ended && !unanswered) {
     GByteArray *out = mm_connection_output(session->connection);
     if (reply_code) {
       mm_reply_encode_reply_code(out, reply_code);
@@ -192,6 +255,23 @@ send_header_operations(MmServerSession *session, GPtrArray *operations, guint n_
 
 /* ---- children's answers ------------------------------------------------------------ */
 
+/* deferred_steps - the NR_ steps for message items the MTA offered: the proxy answers the
+ * children itself and owes the MTA nothing until the end of message (2.3 asked for them only
+ * when every child did) */
+static guint32
+deferred_steps(const MmServerSession *session, const MmOption *reply)
+{
+  if (reply->version < MM_SERVER_SESSION_VERSION_NO_REPLY)
+    return 0;
+  guint32 steps = 0;
+  for (guint i = 0; i < G_N_ELEMENTS(deferrable_steps); i++) {
+    if ((session->mta_offer.steps & deferrable_steps[i].nr_step) &&
+        !(reply->steps & deferrable_steps[i].no_step))
+      steps |= deferrable_steps[i].nr_step;
+  }
+  return steps;
+}
+
 /* on_negotiated - the merged options: our answer to the MTA's NEGOTIATE */
 static void
 on_negotiated(gpointer user_data, const MmOption *reply)
@@ -206,12 +286,14 @@ on_negotiated(gpointer user_data, const MmOption *reply)
   }
   mm_option_clear(&session->agreed);
   mm_option_copy(&session->agreed, reply);
+  if (session->config->defer_message_replies)
+    session->agreed.steps |= deferred_steps(session, reply);
   mm_children_set_mta_option(session->children, &session->agreed);
   mm_connection_set_max_data_length(session->connection,
                                     mm_option_max_data_length(session->agreed.steps));
   session->state = STATE_NEGOTIATED;
   session->awaiting = 0;
-  mm_reply_encode_negotiate(mm_connection_output(session->connection), reply);
+  mm_reply_encode_negotiate(mm_connection_output(session->connection), &session->agreed);
   mm_connection_flush(session->connection);
   drain(session);
 }
@@ -303,6 +385,7 @@ on_message_ended(gpointer user_data, const MmMessageEdits *edits, MmStatus statu
   session->state = STATE_CONNECTED;
   mm_macros_clear_transaction(session->macros);
   send_status(session, status, reply_code);
+  clear_pending(session);
 }
 
 static const MmChildrenHandlers children_handlers = {
@@ -359,6 +442,18 @@ out_of_order(MmServerSession *session, char code)
   send_status(session, session->config->fallback_status, NULL);
 }
 
+/* dropped - a message item no child needs and the MTA wants no reply to: after a verdict
+ * that waits for the end of message, or body after every child said skip */
+static gboolean
+dropped(MmServerSession *session, char code)
+{
+  guint32 no_reply = no_reply_step(code);
+  if (!no_reply || !(session->agreed.steps & no_reply))
+    return FALSE;
+  return session->pending_status != MM_STATUS_NOT_CHANGED ||
+         (code == MM_COMMAND_BODY && session->body_skipped);
+}
+
 /* process - one command from the MTA, when nothing else is in progress */
 static void
 process(MmServerSession *session, char code, const guint8 *data, gsize length)
@@ -408,6 +503,7 @@ process(MmServerSession *session, char code, const guint8 *data, gsize length)
   case MM_COMMAND_MAIL:
     if (session->state >= STATE_MAIL)
       mm_children_abort(session->children);
+    clear_pending(session);
     session->state = STATE_MAIL;
     break;
   case MM_COMMAND_CONNECT:
@@ -417,6 +513,7 @@ process(MmServerSession *session, char code, const guint8 *data, gsize length)
   case MM_COMMAND_ABORT:
     mm_children_abort(session->children);
     mm_macros_clear_transaction(session->macros);
+    clear_pending(session);
     if (session->state >= STATE_MAIL)
       session->state = STATE_CONNECTED;
     return;
@@ -427,6 +524,7 @@ process(MmServerSession *session, char code, const guint8 *data, gsize length)
     /* The MTA reuses this connection for a new SMTP session: new children, same options. */
     mm_children_quit(session->children);
     mm_macros_clear(session->macros);
+    clear_pending(session);
     session->state = STATE_NEGOTIATED;
     start_children(session, TRUE);
     return;
@@ -435,6 +533,8 @@ process(MmServerSession *session, char code, const guint8 *data, gsize length)
   case MM_COMMAND_BODY:
   case MM_COMMAND_END_OF_MESSAGE:
     session->state = STATE_MESSAGE;
+    if (dropped(session, code))
+      return;
     session->awaiting = code;
     if (code == MM_COMMAND_HEADER)
       mm_children_header(session->children, command.u.header.name, command.u.header.value);
@@ -594,6 +694,7 @@ mm_server_session_free(MmServerSession *session)
   mm_macros_free(session->macros);
   g_queue_clear_full(&session->queue, g_free);
   g_free(session->held);
+  g_free(session->pending_reply_code);
   mm_option_clear(&session->mta_offer);
   mm_option_clear(&session->agreed);
   mm_config_unref(session->config);

@@ -577,6 +577,13 @@ apply_setting(MmConfig *config, const char *setting)
   }
   if (g_str_equal(kv[0], "stop"))
     return add_stop(config, kv[1]);
+  if (g_str_equal(kv[0], "defer_message_replies")) {
+    if (g_str_equal(kv[1], "yes") || g_str_equal(kv[1], "no")) {
+      config->defer_message_replies = g_str_equal(kv[1], "yes");
+      return TRUE;
+    }
+    return FALSE;
+  }
   if (g_str_equal(kv[0], "message_phase")) {
     if (g_str_equal(kv[1], "parallel") || g_str_equal(kv[1], "sequential")) {
       config->message_phase = g_str_equal(kv[1], "parallel") ? MM_MESSAGE_PHASE_PARALLEL
@@ -605,6 +612,9 @@ setup(Runner *runner)
   }
   mm_log_set_levels(MM_LOG_LEVEL_ALL);
   runner->config = mm_config_new();
+  /* Scenarios show the answer to every step, which deferred replies would hide behind the
+   * end of message: they defer only when they say so. */
+  runner->config->defer_message_replies = FALSE;
   for (guint i = 0; i < runner->scenario->settings->len; i++) {
     const char *setting = g_ptr_array_index(runner->scenario->settings, i);
     if (!apply_setting(runner->config, setting)) {

@@ -220,6 +220,7 @@ assert_default_config(const MmConfig *config)
   g_assert_cmpuint(config->chunk_size, ==, 65535);
   g_assert_cmpint(config->message_phase, ==, MM_MESSAGE_PHASE_SEQUENTIAL);
   g_assert_cmpuint(config->body_memory_limit, ==, 5 * 1024 * 1024);
+  g_assert_true(config->defer_message_replies);
   g_assert_null(config->controller_connection_spec);
   g_assert_cmpuint(config->controller_unix_socket_mode, ==, 0660);
   g_assert_null(config->controller_unix_socket_group);
@@ -253,12 +254,14 @@ test_milter_defaults(void)
                                      "  manager.max_connections = 11\n"
                                      "end\n"
                                      "manager.message_phase = \"parallel\"\n"
-                                     "manager.body_memory_limit = 1024\n", NULL);
+                                     "manager.body_memory_limit = 1024\n"
+                                     "manager.defer_message_replies = false\n", NULL);
   GError *error = NULL;
   g_autoptr(MmConfig) config = load_dir(dir, &error);
   g_assert_no_error(error);
   g_assert_cmpint(config->message_phase, ==, MM_MESSAGE_PHASE_PARALLEL);
   g_assert_cmpuint(config->body_memory_limit, ==, 1024);
+  g_assert_false(config->defer_message_replies);
   g_assert_cmpuint(config->max_connections, ==, 11);
   g_assert_cmpuint(config->milters->len, ==, 2);
   g_assert_cmpstr(((MmMilterConfig *)g_ptr_array_index(config->milters, 1))->description, ==,
@@ -505,6 +508,7 @@ test_dump_exact(void)
     "# default\nmanager.chunk_size = 65535\n"
     "# default\nmanager.message_phase = \"sequential\"\n"
     "# default\nmanager.body_memory_limit = 5242880\n"
+    "# default\nmanager.defer_message_replies = true\n"
     "\n"
     "# default\ncontroller.connection_spec = nil\n"
     "# default\ncontroller.unix_socket_mode = 0660\n"

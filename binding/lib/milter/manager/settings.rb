@@ -87,6 +87,7 @@ module Milter
         item("manager.body_memory_limit", :integer) do |k, v|
           T.check_uint(k, v, max: T::MAX_BODY_MEMORY_LIMIT)
         end,
+        item("manager.defer_message_replies", :boolean, &boolean),
 
         item("controller.connection_spec", :string, &spec),
         item("controller.unix_socket_mode", :mode, &mode),
