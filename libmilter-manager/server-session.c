@@ -293,6 +293,11 @@ on_negotiated(gpointer user_data, const MmOption *reply)
                                     mm_option_max_data_length(session->agreed.steps));
   session->state = STATE_NEGOTIATED;
   session->awaiting = 0;
+  if (mm_log_is_enabled(MM_LOG_LEVEL_DEBUG)) {
+    g_autofree char *steps = mm_option_steps_to_string(session->agreed.steps);
+    mm_debug("[session][%" G_GUINT64_FORMAT "] agreed with the MTA: version %u, steps %s",
+             session->id, session->agreed.version, steps);
+  }
   mm_reply_encode_negotiate(mm_connection_output(session->connection), &session->agreed);
   mm_connection_flush(session->connection);
   drain(session);
