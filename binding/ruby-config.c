@@ -278,11 +278,14 @@ mm_ruby_init(void *stack_start, GError **error)
     return FALSE;
   }
   /* "-e;" makes Ruby finish what the ruby command does before running a script:
-   * encodings, the default load path and RubyGems, so that require works as usual. */
+   * encodings and the default load path, so that require works as usual. RubyGems (with
+   * did_you_mean and error_highlight, some 2.4 MB resident) is left out: gems-on-demand.rb
+   * loads it when a configuration needs it. RUBYOPT may still enable it. */
   static char program[] = "milter-manager";
+  static char no_gems[] = "--disable-gems";
   static char script[] = "-e;";
-  char *argv[] = { program, script, NULL };
-  void *node = ruby_options(2, argv);
+  char *argv[] = { program, no_gems, script, NULL };
+  void *node = ruby_options(3, argv);
   int status = 0;
   gboolean options_ok = ruby_executable_node(node, &status);
   restore_signals(saved);
@@ -370,6 +373,14 @@ load_body(VALUE data)
                                      request->milter_defaults);
   return rb_funcall(manager_module, rb_intern("load_configuration"), 4,
                     rb_str_new_cstr(request->file), directories, config_hash, milter_hash);
+}
+
+/* collect_body - a full garbage collection */
+MM_RUBY_UNWOUND static VALUE
+collect_body(VALUE data)
+{
+  rb_gc_start();
+  return Qnil;
 }
 
 /* export_body - configuration.export */
@@ -594,6 +605,13 @@ mm_ruby_config_load(const char *const *config_dirs, GError **error)
   if (file == NULL)
     return NULL;
 
+  /* A reload: the configurations loaded before are garbage by now (or soon), but Ruby
+   * collects only when its heap or a 16 MB malloc budget runs out. Collecting first lets this
+   * load reuse their memory: 40 reloads of the shipped configuration grow RSS by 0.4 MB
+   * instead of 1.1 MB, and Ruby's object count stays flat. */
+  if (!NIL_P(last_configuration) &&
+      !ruby_call(collect_body, NULL, NULL, MM_RUBY_ERROR_CONFIG, error))
+    return NULL;
   g_autoptr(MmConfig) defaults = mm_config_new();
   g_autoptr(MmMilterConfig) milter_defaults = mm_milter_config_new("");
   LoadRequest request = { file, config_dirs, defaults, milter_defaults };

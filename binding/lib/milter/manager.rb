@@ -2,6 +2,7 @@
 # manager.rb: the configuration DSL of milter-manager as the daemon calls it: load a fresh
 # configuration from milter-manager.conf, export it to C, dump it, describe errors.
 
+require "milter/manager/gems-on-demand"
 require "milter/manager/error"
 require "milter/manager/types"
 require "milter/manager/settings"
@@ -37,6 +38,7 @@ module Milter
     # configuration_error - ERROR restated as "FILE:LINE: message" with a backtrace of
     # configuration file lines only (the DSL's own frames help nobody)
     def configuration_error(configuration, error)
+      GemsOnDemand.load_message_helpers
       frames = (error.backtrace_locations || []).select do |location|
         configuration.loaded_file?(location.path)
       end
@@ -66,6 +68,7 @@ module Milter
 
     # format_exception - message and backtrace of any exception, for the C side's GError
     def format_exception(error)
+      GemsOnDemand.load_message_helpers
       text = +error.message.to_s
       text = +error.class.name if text.empty?
       backtrace = error.backtrace || []

@@ -3,7 +3,8 @@
 # daemon (stopper stages per milter, one stop decision, logs), and the DSL helpers of the
 # shipped conditions (s25r, remote_network, stress, trust, dnsbl, define_policy, ...).
 
-require "milter/manager/socket-address"
+# Only conditions at connect need it, and it loads IPAddr and socket (0.7 MB resident).
+module Milter; autoload :SocketAddress, "milter/manager/socket-address"; end
 require "milter/manager/child-context"
 require "milter/manager/s25r"
 require "milter/manager/applicable-settings"

@@ -2,7 +2,7 @@
 # applicable-settings.rb: the tunables of the shipped conditions other than S25R, one object
 # per configuration: remote_network, stress, trust and dnsbl.
 
-require "ipaddr"
+autoload :IPAddr, "ipaddr" # with socket 0.7 MB resident: loaded for address settings only
 
 module Milter
   module Manager

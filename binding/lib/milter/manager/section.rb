@@ -8,6 +8,7 @@ module Milter
     def self.unknown_item(prefix, name, candidates)
       full = prefix ? "#{prefix}.#{name}" : name.to_s
       message = "unknown item #{full} (undefined method `#{name}')"
+      GemsOnDemand.load_message_helpers
       if defined?(DidYouMean::SpellChecker)
         setter = name.to_s.end_with?("=")
         dictionary = candidates.map(&:to_s).select {|known| known.end_with?("=") == setter}
