@@ -154,6 +154,9 @@ module Milter
     # The engine of one loaded configuration.
     class ApplicableEngine
       STAGES = ApplicableCondition::STAGES
+      # "envelope-from", ... as the log lines name the stages
+      STAGE_LABELS = STAGES.to_h {|stage| [stage, stage.to_s.tr("_", "-").freeze]}.freeze
+      NO_PLAN = [].freeze
       # A stopper running longer than this blocks every session: it is logged.
       SLOW_STOPPER_SECONDS = 1.0
 
@@ -164,6 +167,16 @@ module Milter
           @milters[egg.name] = egg.conditions.map do |name, _location|
             configuration.conditions[name]
           end.compact
+        end
+        # What stop runs, worked out once: per milter, per stage index, the conditions
+        # with stoppers there as [condition, stoppers, "<name>" "at stage" log parts].
+        @plans = @milters.transform_values do |conditions|
+          STAGES.map do |stage|
+            conditions.reject {|condition| condition.stoppers[stage].empty?}.map do |condition|
+              [condition, condition.stoppers[stage],
+               "<#{condition.name}> at #{STAGE_LABELS[stage]}".freeze]
+            end.freeze
+          end.freeze
         end
       end
 
@@ -217,38 +230,42 @@ module Milter
       # are the stage's (connect: host, family, address, port)
       def stop(applicable_session, milter, stage_index, *arguments)
         stage = STAGES.fetch(stage_index)
+        plans = @plans[milter]
+        plan = plans ? plans[stage_index] : NO_PLAN
+        return false if plan.empty?
         context = applicable_session.context(milter)
-        arguments = stopper_arguments(stage, arguments)
-        (@milters[milter] || []).each do |condition|
-          condition.stoppers[stage].each do |stopper|
+        arguments = stopper_arguments(applicable_session, stage, arguments)
+        # Asked once a call, and the lines made only when they are written.
+        debug = ApplicableLog.enabled?(:debug)
+        plan.each do |condition, stoppers, label|
+          stoppers.each do |stopper|
             next unless run_stopper(condition, stopper, milter, stage, context, arguments)
-            log(:debug, "[applicable-condition][stop] <#{milter}> stopped by " \
-                        "<#{condition.name}> at #{stage_label(stage)}")
+            ApplicableLog.emit(:debug, "[applicable-condition][stop] <#{milter}> stopped by " \
+                                       "#{label}") if debug
             return true
           end
-          next if condition.stoppers[stage].empty?
-          log(:debug, "[applicable-condition][apply] <#{milter}> allowed by " \
-                      "<#{condition.name}> at #{stage_label(stage)}")
+          ApplicableLog.emit(:debug, "[applicable-condition][apply] <#{milter}> allowed by " \
+                                     "#{label}") if debug
         end
         false
       end
 
       private
 
-      def stopper_arguments(stage, arguments)
+      def stopper_arguments(applicable_session, stage, arguments)
         case stage
         when :connect
           host, family, address, port = arguments
-          [host, SocketAddress.build(family, address, port)]
+          [host, applicable_session.socket_address(family, address, port)]
         when :data, :end_of_header, :end_of_message
-          []
+          NO_PLAN
         else
           arguments
         end
       end
 
       def stage_label(stage)
-        stage.to_s.tr("_", "-")
+        STAGE_LABELS[stage]
       end
 
       def log(level, message)

@@ -15,6 +15,18 @@ module Milter
         @session = session
         @contexts = {}
         @dnsbl_results = nil
+        @socket_address = nil
+      end
+
+      # socket_address - the connect stoppers' address object, made once for the children
+      # of the session (the MTA gives every child the same client)
+      def socket_address(family, address, port)
+        known = @socket_address
+        if known.nil? || known[0] != family || known[1] != address || known[2] != port
+          known = @socket_address = [family, address, port,
+                                     SocketAddress.build(family, address, port)]
+        end
+        known[3]
       end
 
       # context - the context of the child NAME, made on first use
@@ -45,8 +57,9 @@ module Milter
       def initialize(applicable_session, name)
         @applicable_session = applicable_session
         @name = name
-        @set_macros = {}
-        @mail_transaction_shelf = {}
+        # Both made on first use: most stoppers never set a macro or shelve anything.
+        @set_macros = nil
+        @mail_transaction_shelf = nil
       end
 
       def inspect
@@ -56,7 +69,8 @@ module Milter
       # [] - a macro the MTA sent, or one a condition set for this child; "{name}" or "name"
       def [](macro)
         name = ChildContext.normalize_macro(macro)
-        return @set_macros[name] if @set_macros.key?(name)
+        set_macros = @set_macros
+        return set_macros[name] if set_macros&.key?(name)
         session.lookup_macro(name)
       end
 
@@ -65,7 +79,7 @@ module Milter
         name = ChildContext.normalize_macro(macro)
         value = value.to_s
         session.set_macro(@name, name, value)
-        @set_macros[name] = value
+        (@set_macros ||= {})[name] = value
       end
 
       # normalize_macro - the name without braces: "{auth_type}" and "auth_type" are one
@@ -120,10 +134,12 @@ module Milter
       end
 
       # mail_transaction_shelf - a Hash kept until the end of the message
-      attr_reader :mail_transaction_shelf
+      def mail_transaction_shelf
+        @mail_transaction_shelf ||= {}
+      end
 
       def clear_mail_transaction_shelf
-        @mail_transaction_shelf.clear
+        @mail_transaction_shelf&.clear
       end
 
       # dnsbl_results - {service => [addresses]} from the lookups made at CONNECT (nil:
