@@ -237,9 +237,17 @@ module Milter
         arguments = stopper_arguments(applicable_session, stage, arguments)
         # Asked once a call, and the lines made only when they are written.
         debug = ApplicableLog.enabled?(:debug)
+        # One clock reading a stopper: each one's end is the next one's start.
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
         plan.each do |condition, stoppers, label|
           stoppers.each do |stopper|
-            next unless run_stopper(condition, stopper, milter, stage, context, arguments)
+            stopped = run_stopper(condition, stopper, milter, stage, context, arguments)
+            finished = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+            if finished - started > SLOW_STOPPER_SECONDS
+              log_slow(condition, stopper, milter, stage, finished - started)
+            end
+            started = finished
+            next unless stopped
             ApplicableLog.emit(:debug, "[applicable-condition][stop] <#{milter}> stopped by " \
                                        "#{label}") if debug
             return true
@@ -274,25 +282,29 @@ module Milter
 
       # run_stopper - the stopper's answer; one that raises does not stop
       def run_stopper(condition, stopper, milter, stage, context, arguments)
-        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-        begin
-          stopper.call(context, *arguments) ? true : false
-        rescue Exception => error # rubocop:disable Lint/RescueException
-          raise if error.is_a?(NoMemoryError) || error.is_a?(SystemExit)
-          log(:error, "[applicable-condition][error] <#{condition.name}> " \
-                      "#{stage_label(stage)} stopper of <#{milter}> raised " \
-                      "at #{error_location(stopper, error)}: " \
-                      "#{error.message} (#{error.class}); the milter applies")
-          false
-        ensure
-          elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
-          if elapsed > SLOW_STOPPER_SECONDS
-            file, line = stopper.source_location
-            log(:warning, "[applicable-condition][slow] <#{condition.name}> " \
-                          "#{stage_label(stage)} stopper (#{file}:#{line}) of <#{milter}> " \
-                          "took #{format('%.2f', elapsed)}s; stoppers block every session")
-          end
-        end
+        # Spelled out: a splat would copy the arguments a call.
+        stopped = case arguments.size
+                  when 0 then stopper.call(context)
+                  when 1 then stopper.call(context, arguments[0])
+                  when 2 then stopper.call(context, arguments[0], arguments[1])
+                  else stopper.call(context, *arguments)
+                  end
+        stopped ? true : false
+      rescue Exception => error # rubocop:disable Lint/RescueException
+        raise if error.is_a?(NoMemoryError) || error.is_a?(SystemExit)
+        log(:error, "[applicable-condition][error] <#{condition.name}> " \
+                    "#{stage_label(stage)} stopper of <#{milter}> raised " \
+                    "at #{error_location(stopper, error)}: " \
+                    "#{error.message} (#{error.class}); the milter applies")
+        false
+      end
+
+      # log_slow - a stopper ran ELAPSED seconds, blocking every session meanwhile
+      def log_slow(condition, stopper, milter, stage, elapsed)
+        file, line = stopper.source_location
+        log(:warning, "[applicable-condition][slow] <#{condition.name}> " \
+                      "#{stage_label(stage)} stopper (#{file}:#{line}) of <#{milter}> " \
+                      "took #{format('%.2f', elapsed)}s; stoppers block every session")
       end
 
       # error_location - the line of the stopper's file that raised, else the stopper's

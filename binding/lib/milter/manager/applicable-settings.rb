@@ -193,6 +193,10 @@ module Milter
                          "softbank.ne.jp", "ezweb.ne.jp", "docomo.ne.jp",
                          "clear-code.com"].freeze
 
+      # Frozen: the literals would make a String each trusted? call.
+      AT = "@".freeze
+      CLOSE_BRACKET = ">".freeze
+
       attr_reader :envelope_from_domains
 
       def initialize
@@ -229,9 +233,9 @@ module Milter
       def trusted?(from)
         # What follows the first "@" of the address without its "<" ">".
         address = from.to_s.strip
-        at = address.index("@")
+        at = address.index(AT)
         return false if at.nil?
-        domain = address[(at + 1)..].delete_suffix(">")
+        domain = address[at + 1, address.length].delete_suffix(CLOSE_BRACKET)
         return false if domain.empty?
         domain = domain.downcase
         @envelope_from_domains.any? do |matcher|

@@ -52,6 +52,14 @@ module Milter
     end
 
     class ChildContext
+      # Frozen: the literals would make Strings on every macro lookup.
+      OPEN_BRACE = "{".freeze
+      CLOSE_BRACE = "}".freeze
+      MACRO_V = "v".freeze
+      POSTFIX = "Postfix".freeze
+      MACRO_AUTH_TYPE = "auth_type".freeze
+      MACRO_AUTH_AUTHEN = "auth_authen".freeze
+
       attr_reader :name
 
       def initialize(applicable_session, name)
@@ -85,7 +93,7 @@ module Milter
       # normalize_macro - the name without braces: "{auth_type}" and "auth_type" are one
       def self.normalize_macro(macro)
         name = macro.to_s
-        name = name[1..-2] if name.start_with?("{") && name.end_with?("}")
+        name = name[1..-2] if name.start_with?(OPEN_BRACE) && name.end_with?(CLOSE_BRACE)
         name
       end
 
@@ -125,12 +133,12 @@ module Milter
 
       # postfix? - the MTA says it is Postfix in macro v
       def postfix?
-        self["v"].to_s.include?("Postfix")
+        self[MACRO_V].to_s.include?(POSTFIX)
       end
 
       # authenticated? - the client used SMTP AUTH
       def authenticated?
-        !(self["auth_type"].to_s.empty? && self["auth_authen"].to_s.empty?)
+        !(self[MACRO_AUTH_TYPE].to_s.empty? && self[MACRO_AUTH_AUTHEN].to_s.empty?)
       end
 
       # mail_transaction_shelf - a Hash kept until the end of the message

@@ -22,6 +22,7 @@ module Milter
 
       # Lowered String matchers kept (lists changed at run time cannot grow it forever).
       MAX_LOWERED_MATCHERS = 1024
+      DOT = ".".freeze
 
       attr_accessor :only_check_ipv4
       attr_reader :whitelist, :blacklist
@@ -74,7 +75,7 @@ module Milter
           @lowered.clear if @lowered.size >= MAX_LOWERED_MATCHERS
           wanted = @lowered[matcher] = matcher.downcase.freeze
         end
-        wanted.start_with?(".") ? name.end_with?(wanted) : name == wanted
+        wanted.start_with?(DOT) ? name.end_with?(wanted) : name == wanted
       end
       private :lowered_match?
 
