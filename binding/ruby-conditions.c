@@ -20,10 +20,20 @@
 /* The Ruby objects C holds (engines, sessions, session accessors), kept from the GC. */
 static VALUE roots = Qnil;
 static VALUE access_class = Qnil;
+/* The connect stoppers' family arguments "4", "6", "L", "U", frozen: made once. */
+static VALUE family_strings[4] = { Qnil, Qnil, Qnil, Qnil };
+static const char family_codes[] = { MM_FAMILY_INET, MM_FAMILY_INET6, MM_FAMILY_UNIX,
+                                     MM_FAMILY_UNKNOWN };
+
+/* What C knows of one milter of an engine. */
+typedef struct {
+  guint32 stages; /* stopper stage mask */
+  VALUE name;     /* the engine's own (frozen) name String: no String a stop call */
+} MilterEntry;
 
 typedef struct {
   VALUE engine;              /* Milter::Manager::ApplicableEngine */
-  GHashTable *stages;        /* milter name -> stopper stage mask */
+  GHashTable *milters;       /* milter name -> MilterEntry* */
   GHashTable *dnsbl_milters; /* milter names whose conditions read DNSBL answers */
   char **dnsbl_services;
   char **dnsbl_name_servers;
@@ -137,19 +147,25 @@ access_n_processing_sessions(VALUE self)
   return UINT2NUM(access->klass->n_processing_sessions(access->session));
 }
 
+static const struct {
+  const char *name;
+  MmLogLevel level;
+} log_levels[] = {
+  { "critical", MM_LOG_LEVEL_CRITICAL }, { "error", MM_LOG_LEVEL_ERROR },
+  { "warning", MM_LOG_LEVEL_WARNING },   { "message", MM_LOG_LEVEL_MESSAGE },
+  { "info", MM_LOG_LEVEL_INFO },         { "debug", MM_LOG_LEVEL_DEBUG },
+};
+/* The IDs of log_levels' names, set by setup_body: a level is found by ID, not by text. */
+static ID log_level_ids[G_N_ELEMENTS(log_levels)];
+
 /* log_level_of - the daemon's level for the Ruby side's :debug, :warning, ... */
 MM_RUBY_UNWOUND static MmLogLevel
 log_level_of(VALUE level)
 {
-  const char *name = rb_id2name(SYM2ID(rb_to_symbol(level)));
-  static const struct { const char *name; MmLogLevel level; } levels[] = {
-    { "critical", MM_LOG_LEVEL_CRITICAL }, { "error", MM_LOG_LEVEL_ERROR },
-    { "warning", MM_LOG_LEVEL_WARNING },   { "message", MM_LOG_LEVEL_MESSAGE },
-    { "info", MM_LOG_LEVEL_INFO },         { "debug", MM_LOG_LEVEL_DEBUG },
-  };
-  for (guint i = 0; i < G_N_ELEMENTS(levels); i++) {
-    if (g_str_equal(levels[i].name, name))
-      return levels[i].level;
+  ID id = SYM2ID(RB_SYMBOL_P(level) ? level : rb_to_symbol(level));
+  for (guint i = 0; i < G_N_ELEMENTS(log_levels); i++) {
+    if (log_level_ids[i] == id)
+      return log_levels[i].level;
   }
   return MM_LOG_LEVEL_MESSAGE;
 }
@@ -179,6 +195,12 @@ setup_body(VALUE data)
   rb_funcall(table, rb_intern("compare_by_identity"), 0);
   rb_gc_register_address(&roots);
   roots = table;
+  for (guint i = 0; i < G_N_ELEMENTS(log_levels); i++)
+    log_level_ids[i] = rb_intern(log_levels[i].name);
+  for (guint i = 0; i < G_N_ELEMENTS(family_strings); i++) {
+    family_strings[i] = rb_obj_freeze(rb_str_new(&family_codes[i], 1));
+    rb_gc_register_address(&family_strings[i]);
+  }
   VALUE manager = rb_path2class("Milter::Manager");
   VALUE klass = rb_define_class_under(manager, "SessionAccess", rb_cObject);
   rb_undef_alloc_func(klass);
@@ -255,7 +277,7 @@ engine_free(gpointer data)
   if (engine == NULL)
     return;
   root_forget(engine->engine);
-  g_hash_table_unref(engine->stages);
+  g_hash_table_unref(engine->milters);
   g_hash_table_unref(engine->dnsbl_milters);
   g_strfreev(engine->dnsbl_services);
   g_strfreev(engine->dnsbl_name_servers);
@@ -273,7 +295,7 @@ mm_ruby_conditions_attach(MmConfig *config, VALUE configuration, GError **error)
   }
   Engine *engine = g_new0(Engine, 1);
   engine->engine = RARRAY_AREF(info, 0);
-  engine->stages = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+  engine->milters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
   engine->dnsbl_milters = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   VALUE milters = RARRAY_AREF(info, 1);
   gboolean any = FALSE;
@@ -284,11 +306,14 @@ mm_ruby_conditions_attach(MmConfig *config, VALUE configuration, GError **error)
     if (!RB_TYPE_P(name, T_STRING) || !FIXNUM_P(mask))
       continue;
     char *copy = g_strndup(RSTRING_PTR(name), RSTRING_LEN(name));
-    guint32 stages = (guint32)FIX2LONG(mask) & ((1u << MM_STOPPER_COUNT) - 1);
-    any = any || stages != 0;
+    MilterEntry *milter = g_new0(MilterEntry, 1);
+    milter->stages = (guint32)FIX2LONG(mask) & ((1u << MM_STOPPER_COUNT) - 1);
+    /* The engine keeps NAME (a key of its milters): it lives as long as the engine. */
+    milter->name = name;
+    any = any || milter->stages != 0;
     if (RTEST(RARRAY_AREF(entry, 2)))
       g_hash_table_add(engine->dnsbl_milters, g_strdup(copy));
-    g_hash_table_replace(engine->stages, copy, GUINT_TO_POINTER(stages));
+    g_hash_table_replace(engine->milters, copy, milter);
   }
   engine->dnsbl_services = string_list(RARRAY_AREF(info, 2));
   engine->dnsbl_name_servers = string_list(RARRAY_AREF(info, 3));
@@ -311,7 +336,8 @@ static guint32
 engine_stopper_stages(gpointer data, const char *milter_name)
 {
   Engine *engine = data;
-  return GPOINTER_TO_UINT(g_hash_table_lookup(engine->stages, milter_name));
+  const MilterEntry *milter = g_hash_table_lookup(engine->milters, milter_name);
+  return milter ? milter->stages : 0;
 }
 
 /* ---------------------------------------------------------------------------------- */
@@ -436,9 +462,21 @@ engine_session_end(gpointer data, gpointer session_state)
 typedef struct {
   SessionState *state;
   const char *milter;
+  VALUE milter_name; /* the engine's String for MILTER, or Qnil */
   MmStopperStage stage;
   const MmStopperArgs *args;
 } StopRequest;
+
+/* family_value - the frozen one-letter String of FAMILY */
+MM_RUBY_UNWOUND static VALUE
+family_value(char family)
+{
+  for (guint i = 0; i < G_N_ELEMENTS(family_codes); i++) {
+    if (family_codes[i] == family)
+      return family_strings[i];
+  }
+  return rb_str_new(&family, 1);
+}
 
 /* stop_body - engine.stop(session, milter, stage, the stage's arguments...) */
 MM_RUBY_UNWOUND static VALUE
@@ -449,12 +487,12 @@ stop_body(VALUE data)
   VALUE argv[7];
   int argc = 3;
   argv[0] = request->state->ruby_session;
-  argv[1] = text_value(request->milter);
+  argv[1] = NIL_P(request->milter_name) ? text_value(request->milter) : request->milter_name;
   argv[2] = INT2FIX(request->stage);
   switch (request->stage) {
   case MM_STOPPER_CONNECT:
     argv[argc++] = text_value(args->host);
-    argv[argc++] = rb_str_new(&args->family, 1);
+    argv[argc++] = family_value(args->family);
     argv[argc++] = text_value(args->address);
     argv[argc++] = UINT2NUM(args->port);
     break;
@@ -483,7 +521,8 @@ static gboolean
 run_stop(SessionState *state, const char *milter, MmStopperStage stage,
          const MmStopperArgs *args)
 {
-  StopRequest request = { state, milter, stage, args };
+  const MilterEntry *entry = g_hash_table_lookup(state->engine->milters, milter);
+  StopRequest request = { state, milter, entry ? entry->name : Qnil, stage, args };
   VALUE result = Qfalse;
   g_autoptr(GError) error = NULL;
   state->access_data->active = TRUE;

@@ -92,7 +92,68 @@ class TestS25R < Minitest::Test
   end
 end
 
+class TestS25RStringMatchers < Minitest::Test
+  # The lowered String matchers are kept: case is still ignored, and a changed list counts.
+  def test_case_and_changes
+    s25r = Milter::Manager::S25R.new
+    ipv4 = Milter::SocketAddress::IPv4.new("192.0.2.1", 25)
+    s25r.add_blacklist("Client.Example.ORG")
+    assert(s25r.dynamic?("CLIENT.example.org", ipv4))
+    refute(s25r.dynamic?("x.client.example.org", ipv4))
+    refute(s25r.dynamic?("mx1.GOOGLE.com", ipv4))
+    s25r.whitelist << ".EXAMPLE.org"
+    refute(s25r.dynamic?("client.example.org", ipv4))
+    s25r.whitelist.pop
+    assert(s25r.dynamic?("client.example.org", ipv4))
+  end
+end
+
+class TestRemoteNetworkRanges < Minitest::Test
+  SocketAddress = Milter::SocketAddress
+
+  # The networks are compared as integer ranges, made again when the lists change.
+  def test_lists
+    network = Milter::Manager::RemoteNetwork.new
+    client = SocketAddress.build("4", "192.0.2.10", 25)
+    assert(network.remote?(client))
+    network.add_local_address("192.0.2.0/24")
+    refute(network.remote?(client))
+    network.add_remote_address("192.0.2.8/29")
+    assert(network.remote?(client))
+    network.remote_addresses.clear
+    refute(network.remote?(client))
+    network.local_addresses.replace([IPAddr.new("2001:db8::/32")])
+    assert(network.remote?(client))
+    refute(network.remote?(SocketAddress.build("6", "2001:db8::1", 25)))
+    refute(network.remote?(SocketAddress.build("4", "172.31.0.1", 25)))
+    assert(network.remote?(SocketAddress.build("4", "172.32.0.1", 25)))
+    assert(network.remote?(SocketAddress.build("4", "::1", 25))) # family 4, IPv6 text: as before
+    refute(network.remote?(SocketAddress.build("L", "/run/x.sock", 0)))
+    refute(network.remote?(SocketAddress.build("U", "", 0)))
+  end
+
+  def test_session_shares_the_address
+    session = Milter::Manager::ApplicableSession.new(FakeSession.new)
+    first = session.socket_address("4", "192.0.2.10", 25)
+    assert_same(first, session.socket_address("4", "192.0.2.10", 25))
+    other = session.socket_address("4", "192.0.2.11", 25)
+    refute_same(first, other)
+    assert_equal("192.0.2.11", other.address)
+  end
+end
+
 class TestTrustAndDnsbl < Minitest::Test
+  # Every way an envelope-from can be written, with or without a domain.
+  def test_trust_addresses
+    trust = Milter::Manager::Trust.new
+    {"<a@gmail.com>" => true, " <a@GMAIL.com> " => true, "a@gmail.com>>" => false,
+     "<a>@gmail.com>" => true, "<a@b@gmail.com>" => false, "@gmail.com" => true,
+     "<@>" => false, "<>" => false, "" => false, nil => false, "<x@>" => false,
+     "<<a@gmail.com>" => true}.each do |from, trusted|
+      assert_equal(trusted, trust.trusted?(from), from.inspect)
+    end
+  end
+
   def test_trust_file
     trust = Milter::Manager::Trust.new
     trust.clear

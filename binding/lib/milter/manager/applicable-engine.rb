@@ -155,6 +155,9 @@ module Milter
     # The engine of one loaded configuration.
     class ApplicableEngine
       STAGES = ApplicableCondition::STAGES
+      # "envelope-from", ... as the log lines name the stages
+      STAGE_LABELS = STAGES.to_h {|stage| [stage, stage.to_s.tr("_", "-").freeze]}.freeze
+      NO_PLAN = [].freeze
       # A stopper running longer than this blocks every session: it is logged.
       SLOW_STOPPER_SECONDS = 1.0
 
@@ -165,6 +168,16 @@ module Milter
           @milters[egg.name] = egg.conditions.map do |name, _location|
             configuration.conditions[name]
           end.compact
+        end
+        # What stop runs, worked out once: per milter, per stage index, the conditions
+        # with stoppers there as [condition, stoppers, "<name>" "at stage" log parts].
+        @plans = @milters.transform_values do |conditions|
+          STAGES.map do |stage|
+            conditions.reject {|condition| condition.stoppers[stage].empty?}.map do |condition|
+              [condition, condition.stoppers[stage],
+               "<#{condition.name}> at #{STAGE_LABELS[stage]}".freeze]
+            end.freeze
+          end.freeze
         end
       end
 
@@ -218,38 +231,50 @@ module Milter
       # are the stage's (connect: host, family, address, port)
       def stop(applicable_session, milter, stage_index, *arguments)
         stage = STAGES.fetch(stage_index)
+        plans = @plans[milter]
+        plan = plans ? plans[stage_index] : NO_PLAN
+        return false if plan.empty?
         context = applicable_session.context(milter)
-        arguments = stopper_arguments(stage, arguments)
-        (@milters[milter] || []).each do |condition|
-          condition.stoppers[stage].each do |stopper|
-            next unless run_stopper(condition, stopper, milter, stage, context, arguments)
-            log(:debug, "[applicable-condition][stop] <#{milter}> stopped by " \
-                        "<#{condition.name}> at #{stage_label(stage)}")
+        arguments = stopper_arguments(applicable_session, stage, arguments)
+        # Asked once a call, and the lines made only when they are written.
+        debug = ApplicableLog.enabled?(:debug)
+        # One clock reading a stopper: each one's end is the next one's start.
+        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+        plan.each do |condition, stoppers, label|
+          stoppers.each do |stopper|
+            stopped = run_stopper(condition, stopper, milter, stage, context, arguments)
+            finished = Process.clock_gettime(Process::CLOCK_MONOTONIC)
+            if finished - started > SLOW_STOPPER_SECONDS
+              log_slow(condition, stopper, milter, stage, finished - started)
+            end
+            started = finished
+            next unless stopped
+            ApplicableLog.emit(:debug, "[applicable-condition][stop] <#{milter}> stopped by " \
+                                       "#{label}") if debug
             return true
           end
-          next if condition.stoppers[stage].empty?
-          log(:debug, "[applicable-condition][apply] <#{milter}> allowed by " \
-                      "<#{condition.name}> at #{stage_label(stage)}")
+          ApplicableLog.emit(:debug, "[applicable-condition][apply] <#{milter}> allowed by " \
+                                     "#{label}") if debug
         end
         false
       end
 
       private
 
-      def stopper_arguments(stage, arguments)
+      def stopper_arguments(applicable_session, stage, arguments)
         case stage
         when :connect
           host, family, address, port = arguments
-          [host, SocketAddress.build(family, address, port)]
+          [host, applicable_session.socket_address(family, address, port)]
         when :data, :end_of_header, :end_of_message
-          []
+          NO_PLAN
         else
           arguments
         end
       end
 
       def stage_label(stage)
-        stage.to_s.tr("_", "-")
+        STAGE_LABELS[stage]
       end
 
       def log(level, message)
@@ -258,25 +283,29 @@ module Milter
 
       # run_stopper - the stopper's answer; one that raises does not stop
       def run_stopper(condition, stopper, milter, stage, context, arguments)
-        started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
-        begin
-          stopper.call(context, *arguments) ? true : false
-        rescue Exception => error # rubocop:disable Lint/RescueException
-          raise if error.is_a?(NoMemoryError) || error.is_a?(SystemExit)
-          log(:error, "[applicable-condition][error] <#{condition.name}> " \
-                      "#{stage_label(stage)} stopper of <#{milter}> raised " \
-                      "at #{error_location(stopper, error)}: " \
-                      "#{error.message} (#{error.class}); the milter applies")
-          false
-        ensure
-          elapsed = Process.clock_gettime(Process::CLOCK_MONOTONIC) - started
-          if elapsed > SLOW_STOPPER_SECONDS
-            file, line = stopper.source_location
-            log(:warning, "[applicable-condition][slow] <#{condition.name}> " \
-                          "#{stage_label(stage)} stopper (#{file}:#{line}) of <#{milter}> " \
-                          "took #{format('%.2f', elapsed)}s; stoppers block every session")
-          end
-        end
+        # Spelled out: a splat would copy the arguments a call.
+        stopped = case arguments.size
+                  when 0 then stopper.call(context)
+                  when 1 then stopper.call(context, arguments[0])
+                  when 2 then stopper.call(context, arguments[0], arguments[1])
+                  else stopper.call(context, *arguments)
+                  end
+        stopped ? true : false
+      rescue Exception => error # rubocop:disable Lint/RescueException
+        raise if error.is_a?(NoMemoryError) || error.is_a?(SystemExit)
+        log(:error, "[applicable-condition][error] <#{condition.name}> " \
+                    "#{stage_label(stage)} stopper of <#{milter}> raised " \
+                    "at #{error_location(stopper, error)}: " \
+                    "#{error.message} (#{error.class}); the milter applies")
+        false
+      end
+
+      # log_slow - a stopper ran ELAPSED seconds, blocking every session meanwhile
+      def log_slow(condition, stopper, milter, stage, elapsed)
+        file, line = stopper.source_location
+        log(:warning, "[applicable-condition][slow] <#{condition.name}> " \
+                      "#{stage_label(stage)} stopper (#{file}:#{line}) of <#{milter}> " \
+                      "took #{format('%.2f', elapsed)}s; stoppers block every session")
       end
 
       # error_location - the line of the stopper's file that raised, else the stopper's

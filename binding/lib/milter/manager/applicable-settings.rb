@@ -13,6 +13,7 @@ module Milter
       def initialize
         @local_addresses = []
         @remote_addresses = []
+        @ranges = nil
       end
 
       def add_local_address(address)
@@ -29,8 +30,12 @@ module Milter
       def remote?(address)
         ip = address.to_ip_address
         return false if ip.nil?
-        return true if @remote_addresses.any? {|network| RemoteNetwork.include?(network, ip)}
-        return false if @local_addresses.any? {|network| RemoteNetwork.include?(network, ip)}
+        remote, local = ranges
+        unless remote.empty? && local.empty?
+          range = address.is_a?(SocketAddress::IP) ? address.ip_range : SocketAddress.range_of(ip)
+          return true if remote.any? {|network| SocketAddress.range_include?(network, range)}
+          return false if local.any? {|network| SocketAddress.range_include?(network, range)}
+        end
         !address.local?
       end
 
@@ -42,6 +47,31 @@ module Milter
 
       def self.include?(network, ip)
         network.family == ip.family && network.include?(ip)
+      end
+
+      private
+
+      # ranges - the remote and local networks as integer ranges, made again only when
+      # the lists changed (add_*, or the arrays themselves: they are readable)
+      def ranges
+        known = @ranges
+        if known && RemoteNetwork.same?(known[0], @remote_addresses) &&
+           RemoteNetwork.same?(known[1], @local_addresses)
+          return known[2]
+        end
+        lists = [@remote_addresses, @local_addresses]
+        compiled = lists.map {|list| list.map {|network| SocketAddress.range_of(network)}}
+        @ranges = [@remote_addresses.dup, @local_addresses.dup, compiled]
+        compiled
+      end
+
+      # same? - whether the arrays hold the very same objects in the same order
+      def self.same?(a, b)
+        return false unless a.size == b.size
+        a.each_with_index do |item, i|
+          return false unless item.equal?(b[i])
+        end
+        true
       end
     end
 
@@ -163,6 +193,10 @@ module Milter
                          "softbank.ne.jp", "ezweb.ne.jp", "docomo.ne.jp",
                          "clear-code.com"].freeze
 
+      # Frozen: the literals would make a String each trusted? call.
+      AT = "@".freeze
+      CLOSE_BRACKET = ">".freeze
+
       attr_reader :envelope_from_domains
 
       def initialize
@@ -197,9 +231,12 @@ module Milter
 
       # trusted? - whether the envelope-from FROM ("<user@domain>") has a listed domain
       def trusted?(from)
-        address = from.to_s.strip.delete_prefix("<").delete_suffix(">")
-        domain = address.split("@", 2)[1]
-        return false if domain.nil? || domain.empty?
+        # What follows the first "@" of the address without its "<" ">".
+        address = from.to_s.strip
+        at = address.index(AT)
+        return false if at.nil?
+        domain = address[at + 1, address.length].delete_suffix(CLOSE_BRACKET)
+        return false if domain.empty?
         domain = domain.downcase
         @envelope_from_domains.any? do |matcher|
           matcher.is_a?(Regexp) ? matcher.match?(domain) : matcher == domain

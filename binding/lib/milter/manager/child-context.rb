@@ -15,6 +15,18 @@ module Milter
         @session = session
         @contexts = {}
         @dnsbl_results = nil
+        @socket_address = nil
+      end
+
+      # socket_address - the connect stoppers' address object, made once for the children
+      # of the session (the MTA gives every child the same client)
+      def socket_address(family, address, port)
+        known = @socket_address
+        if known.nil? || known[0] != family || known[1] != address || known[2] != port
+          known = @socket_address = [family, address, port,
+                                     SocketAddress.build(family, address, port)]
+        end
+        known[3]
       end
 
       # context - the context of the child NAME, made on first use
@@ -40,13 +52,22 @@ module Milter
     end
 
     class ChildContext
+      # Frozen: the literals would make Strings on every macro lookup.
+      OPEN_BRACE = "{".freeze
+      CLOSE_BRACE = "}".freeze
+      MACRO_V = "v".freeze
+      POSTFIX = "Postfix".freeze
+      MACRO_AUTH_TYPE = "auth_type".freeze
+      MACRO_AUTH_AUTHEN = "auth_authen".freeze
+
       attr_reader :name
 
       def initialize(applicable_session, name)
         @applicable_session = applicable_session
         @name = name
-        @set_macros = {}
-        @mail_transaction_shelf = {}
+        # Both made on first use: most stoppers never set a macro or shelve anything.
+        @set_macros = nil
+        @mail_transaction_shelf = nil
       end
 
       def inspect
@@ -56,7 +77,8 @@ module Milter
       # [] - a macro the MTA sent, or one a condition set for this child; "{name}" or "name"
       def [](macro)
         name = ChildContext.normalize_macro(macro)
-        return @set_macros[name] if @set_macros.key?(name)
+        set_macros = @set_macros
+        return set_macros[name] if set_macros&.key?(name)
         session.lookup_macro(name)
       end
 
@@ -65,13 +87,13 @@ module Milter
         name = ChildContext.normalize_macro(macro)
         value = value.to_s
         session.set_macro(@name, name, value)
-        @set_macros[name] = value
+        (@set_macros ||= {})[name] = value
       end
 
       # normalize_macro - the name without braces: "{auth_type}" and "auth_type" are one
       def self.normalize_macro(macro)
         name = macro.to_s
-        name = name[1..-2] if name.start_with?("{") && name.end_with?("}")
+        name = name[1..-2] if name.start_with?(OPEN_BRACE) && name.end_with?(CLOSE_BRACE)
         name
       end
 
@@ -111,19 +133,21 @@ module Milter
 
       # postfix? - the MTA says it is Postfix in macro v
       def postfix?
-        self["v"].to_s.include?("Postfix")
+        self[MACRO_V].to_s.include?(POSTFIX)
       end
 
       # authenticated? - the client used SMTP AUTH
       def authenticated?
-        !(self["auth_type"].to_s.empty? && self["auth_authen"].to_s.empty?)
+        !(self[MACRO_AUTH_TYPE].to_s.empty? && self[MACRO_AUTH_AUTHEN].to_s.empty?)
       end
 
       # mail_transaction_shelf - a Hash kept until the end of the message
-      attr_reader :mail_transaction_shelf
+      def mail_transaction_shelf
+        @mail_transaction_shelf ||= {}
+      end
 
       def clear_mail_transaction_shelf
-        @mail_transaction_shelf.clear
+        @mail_transaction_shelf&.clear
       end
 
       # dnsbl_results - {service => [addresses]} from the lookups made at CONNECT (nil:

@@ -20,6 +20,10 @@ module Milter
       DEFAULT_WHITELIST = [".google.com", ".obsmtp.com", ".smtp-out.amazonses.com",
                            ".slack.com", ".mg.gitlab.com", ".sendgrid.net"].freeze
 
+      # Lowered String matchers kept (lists changed at run time cannot grow it forever).
+      MAX_LOWERED_MATCHERS = 1024
+      DOT = ".".freeze
+
       attr_accessor :only_check_ipv4
       attr_reader :whitelist, :blacklist
 
@@ -27,6 +31,7 @@ module Milter
         @whitelist = DEFAULT_WHITELIST.dup
         @blacklist = []
         @only_check_ipv4 = true
+        @lowered = {}
       end
 
       # check_only_ipv4= - the name 2.3's documentation uses
@@ -48,12 +53,31 @@ module Milter
       def dynamic?(host, address)
         return false if @only_check_ipv4 && !address.is_a?(SocketAddress::IPv4)
         host = host.to_s
-        return false if @whitelist.any? {|matcher| S25R.match?(matcher, host)}
-        return true if @blacklist.any? {|matcher| S25R.match?(matcher, host)}
+        name = nil
+        @whitelist.each do |matcher|
+          return false if matcher.is_a?(String) ? lowered_match?(matcher, name ||= host.downcase)
+                                                : S25R.match?(matcher, host)
+        end
+        @blacklist.each do |matcher|
+          return true if matcher.is_a?(String) ? lowered_match?(matcher, name ||= host.downcase)
+                                               : S25R.match?(matcher, host)
+        end
         # No PTR record: the MTA says "unknown" or the bracketed address.
         return true if host == "unknown" || host.start_with?("[")
         DYNAMIC_PATTERNS.any? {|pattern| pattern.match?(host)}
       end
+
+      # lowered_match? - match? for a String MATCHER and the lowered host NAME; the lowered
+      # matchers are kept by their text (no String a call per list entry)
+      def lowered_match?(matcher, name)
+        wanted = @lowered[matcher]
+        if wanted.nil?
+          @lowered.clear if @lowered.size >= MAX_LOWERED_MATCHERS
+          wanted = @lowered[matcher] = matcher.downcase.freeze
+        end
+        wanted.start_with?(DOT) ? name.end_with?(wanted) : name == wanted
+      end
+      private :lowered_match?
 
       # checked_matcher - MATCHER or BLOCK, refused when neither or both
       def self.checked_matcher(what, matcher, block)

@@ -11,6 +11,21 @@ module Milter
                            "192.168.0.0/16"].map {|cidr| IPAddr.new(cidr)}.freeze
     LOCAL_IPV6_NETWORKS = ["::1/128", "fe80::/10"].map {|cidr| IPAddr.new(cidr)}.freeze
 
+    # range_of - [family, first, last] as integers: IPAddr#include? made of integer
+    # comparisons (include? builds four IPAddr objects a call)
+    def self.range_of(ip)
+      range = ip.to_range
+      [ip.family, range.begin.to_i, range.end.to_i].freeze
+    end
+
+    # range_include? - whether the range NETWORK ([family, first, last]) holds all of IP's
+    def self.range_include?(network, ip)
+      network[0] == ip[0] && network[1] <= ip[1] && ip[2] <= network[2]
+    end
+
+    LOCAL_IPV4_RANGES = LOCAL_IPV4_NETWORKS.map {|network| range_of(network)}.freeze
+    LOCAL_IPV6_RANGES = LOCAL_IPV6_NETWORKS.map {|network| range_of(network)}.freeze
+
     module_function
 
     # build - the object for the connect arguments the proxy passed (family is one of
@@ -36,6 +51,8 @@ module Milter
                       rescue IPAddr::Error
                         nil
                       end
+        @ip_range = nil
+        @local = nil
       end
 
       # to_ip_address - an IPAddr, or nil when the text was not an address
@@ -43,10 +60,19 @@ module Milter
         @ip_address
       end
 
-      # local? - on a network 2.3 treats as local
+      # ip_range - the address as [family, first, last] (see SocketAddress.range_of)
+      def ip_range
+        return nil if @ip_address.nil?
+        @ip_range ||= SocketAddress.range_of(@ip_address)
+      end
+
+      # local? - on a network 2.3 treats as local; the address does not change, so the
+      # answer is kept (a session's connect stoppers share one address)
       def local?
         return false if @ip_address.nil?
-        local_networks.any? {|network| network.include?(@ip_address)}
+        return @local unless @local.nil?
+        ip = ip_range
+        @local = local_ranges.any? {|network| SocketAddress.range_include?(network, ip)}
       end
 
       def path
@@ -70,11 +96,19 @@ module Milter
       def local_networks
         LOCAL_IPV4_NETWORKS
       end
+
+      def local_ranges
+        LOCAL_IPV4_RANGES
+      end
     end
 
     class IPv6 < IP
       def local_networks
         LOCAL_IPV6_NETWORKS
+      end
+
+      def local_ranges
+        LOCAL_IPV6_RANGES
       end
 
       def to_s
