@@ -405,16 +405,21 @@ mm_client_session_send(MmClientSession *session, char code, const guint8 *data, 
 
 /* mm_client_session_send_header - one header, leading space translated for this child */
 MmClientSend
-mm_client_session_send_header(MmClientSession *session, const char *name, const char *value,
+mm_client_session_send_header(MmClientSession *session, const MmHeader *header,
                               gboolean mta_leading_space, const MmMacros *macros)
 {
   MmClientSend result = begin_send(session, MM_COMMAND_HEADER, macros, NULL);
   if (result == MM_CLIENT_SEND_DEAD || result == MM_CLIENT_SEND_SKIPPED)
     return result;
+  GByteArray *out = mm_connection_output(session->connection);
   gboolean child_leading_space = (session->option.steps & MM_STEP_HEADER_LEADING_SPACE) != 0;
-  if (mta_leading_space && !child_leading_space && value[0] == ' ')
-    value++;
-  mm_command_encode_header(mm_connection_output(session->connection), name, value);
+  if (mta_leading_space && !child_leading_space && header->value[0] == ' ') {
+    mm_command_encode_header(out, header->name, header->value + 1);
+  } else {
+    gsize length;
+    const guint8 *packet = mm_header_get_packet(header, &length);
+    g_byte_array_append(out, packet, (guint)length);
+  }
   return end_send(session, MM_COMMAND_HEADER, result);
 }
 

@@ -289,8 +289,8 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
     if (stopped_here(message, child, MM_STOPPER_HEADER, &args, MM_COMMAND_HEADER))
       return SENT_DONE;
     child->message_item = MM_COMMAND_HEADER;
-    sent = mm_client_session_send_header(child->session, header->name, header->value,
-                                         mta_leading_space, children->macros);
+    sent = mm_client_session_send_header(child->session, header, mta_leading_space,
+                                         children->macros);
   } else if (!message->headers_done) {
     return SENT_CAUGHT_UP;
   } else if (message->end_of_header_recorded && !child->end_of_header_sent) {
