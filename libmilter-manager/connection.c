@@ -132,7 +132,9 @@ sync_deadline(MmConnection *connection)
 {
   gint64 a = connection->timer_deadline, b = connection->write_deadline;
   gint64 deadline = a == 0 ? b : b == 0 ? a : MIN(a, b);
-  mm_event_watch_set_deadline(&connection->watch, deadline);
+  /* Mostly unchanged (every flush and dispatch ends here): no call then. */
+  if (deadline != connection->watch.deadline)
+    mm_event_watch_set_deadline(&connection->watch, deadline);
 }
 
 /* set_pending_error - keep ERROR (taken) for the loop to report, and wake for it */
