@@ -84,7 +84,7 @@ mm_children_new(MmConfig *config, const MmMacros *macros, guint64 tag,
   children->macros = macros;
   children->handlers = handlers;
   children->user_data = user_data;
-  children->all = g_ptr_array_new_with_free_func(child_free);
+  children->all = g_ptr_array_new_full(config->milters->len, child_free);
   mm_option_init(&children->mta_offer);
   mm_option_init(&children->mta_option);
   for (guint i = 0; i < config->milters->len; i++) {

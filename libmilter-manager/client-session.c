@@ -145,7 +145,7 @@ mm_client_session_negotiate(MmClientSession *session, const MmOption *offer)
   mm_option_copy(&session->offer, offer);
   session->state = STATE_CONNECTING;
   session->awaiting = MM_COMMAND_NEGOTIATE;
-  session->connect_started_at = g_get_monotonic_time();
+  session->connect_started_at = mm_connection_get_time();
 
   g_autoptr(GError) error = NULL;
   const MmConnectionSpec *spec = mm_milter_config_get_spec(session->milter, &error);
@@ -190,6 +190,10 @@ static void
 on_timeout(gpointer user_data)
 {
   MmClientSession *session = user_data;
+  /* The timer is left armed when the reply comes (the next command re-arms it, one call
+   * per command instead of two): expiring with nothing due is no timeout. */
+  if (session->state == STATE_READY && session->awaiting == 0)
+    return;
   if (session->state == STATE_CONNECTING) {
     fail(session, MM_CLIENT_SESSION_ERROR_CONNECT, "connect timed out after %g seconds",
          session->milter->connection_timeout);
@@ -233,8 +237,7 @@ handle_negotiate_reply(MmClientSession *session, const MmReply *reply)
   mm_option_clear(&session->option);
   session->option = option;
   session->state = STATE_READY;
-  session->awaiting = 0;
-  mm_connection_set_timeout(session->connection, 0);
+  session->awaiting = 0; /* the timer stays: see on_timeout */
   mm_connection_set_max_data_length(session->connection,
                                     mm_option_max_data_length(session->option.steps));
   session->handlers->negotiated(session->user_data, &session->option);
@@ -255,13 +258,12 @@ status_of_reply(char code)
   }
 }
 
-/* finish_step - the awaited reply arrived: stop the timer and report it */
+/* finish_step - the awaited reply arrived: report it (the timer stays: see on_timeout) */
 static void
 finish_step(MmClientSession *session, MmStatus status, const char *reply_code)
 {
   session->awaiting = 0;
-  session->reply_latency = g_get_monotonic_time() - session->sent_at;
-  mm_connection_set_timeout(session->connection, 0);
+  session->reply_latency = mm_connection_get_time() - session->sent_at;
   session->handlers->replied(session->user_data, status, reply_code);
 }
 
@@ -383,7 +385,7 @@ end_send(MmClientSession *session, char code, MmClientSend result)
   mm_connection_flush(session->connection);
   if (result == MM_CLIENT_SEND_WAIT) {
     session->awaiting = code;
-    session->sent_at = g_get_monotonic_time();
+    session->sent_at = mm_connection_get_time();
     double seconds = code == MM_COMMAND_END_OF_MESSAGE ? session->milter->end_of_message_timeout
                                                        : session->milter->reading_timeout;
     mm_connection_set_timeout(session->connection, seconds_to_ms(seconds));
@@ -405,16 +407,21 @@ mm_client_session_send(MmClientSession *session, char code, const guint8 *data, 
 
 /* mm_client_session_send_header - one header, leading space translated for this child */
 MmClientSend
-mm_client_session_send_header(MmClientSession *session, const char *name, const char *value,
+mm_client_session_send_header(MmClientSession *session, const MmHeader *header,
                               gboolean mta_leading_space, const MmMacros *macros)
 {
   MmClientSend result = begin_send(session, MM_COMMAND_HEADER, macros, NULL);
   if (result == MM_CLIENT_SEND_DEAD || result == MM_CLIENT_SEND_SKIPPED)
     return result;
+  GByteArray *out = mm_connection_output(session->connection);
   gboolean child_leading_space = (session->option.steps & MM_STEP_HEADER_LEADING_SPACE) != 0;
-  if (mta_leading_space && !child_leading_space && value[0] == ' ')
-    value++;
-  mm_command_encode_header(mm_connection_output(session->connection), name, value);
+  if (mta_leading_space && !child_leading_space && header->value[0] == ' ') {
+    mm_command_encode_header(out, header->name, header->value + 1);
+  } else {
+    gsize length;
+    const guint8 *packet = mm_header_get_packet(header, &length);
+    g_byte_array_append(out, packet, (guint)length);
+  }
   return end_send(session, MM_COMMAND_HEADER, result);
 }
 
@@ -439,8 +446,7 @@ mm_client_session_abort(MmClientSession *session)
     return;
   if (session->awaiting)
     session->stale_reply = TRUE;
-  session->awaiting = 0;
-  mm_connection_set_timeout(session->connection, 0);
+  session->awaiting = 0; /* the timer stays: see on_timeout */
   mm_command_encode_simple(mm_connection_output(session->connection), MM_COMMAND_ABORT);
   mm_connection_flush(session->connection);
 }
@@ -509,7 +515,7 @@ remaining_connect_ms(const MmClientSession *session)
       session->milter->connection_timeout >= G_MAXUINT / 1000.0)
     return G_MAXUINT;
   gint64 left_us = (gint64)(session->milter->connection_timeout * G_USEC_PER_SEC) -
-                   (g_get_monotonic_time() - session->connect_started_at);
+                   (mm_connection_get_time() - session->connect_started_at);
   if (left_us <= 0)
     return 0;
   return left_us / 1000 > G_MAXUINT - 1 ? G_MAXUINT - 1 : (guint)(left_us / 1000);

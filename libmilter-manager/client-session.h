@@ -6,6 +6,7 @@
 #include <glib.h>
 
 #include "config.h"
+#include "header-list.h"
 #include "macros.h"
 #include "option.h"
 #include "reply.h"
@@ -68,10 +69,10 @@ MmClientSend mm_client_session_send(MmClientSession *session, char code, const g
                                     GHashTable *overrides);
 
 /* mm_client_session_send_header - a header, translating the leading space when the MTA
- * sends it (MTA_LEADING_SPACE) and the child did not negotiate SMFIP_HDR_LEADSPC */
-MmClientSend mm_client_session_send_header(MmClientSession *session, const char *name,
-                                           const char *value, gboolean mta_leading_space,
-                                           const MmMacros *macros);
+ * sends it (MTA_LEADING_SPACE) and the child did not negotiate SMFIP_HDR_LEADSPC; otherwise
+ * the header's own packet (mm_header_get_packet) goes out as it is */
+MmClientSend mm_client_session_send_header(MmClientSession *session, const MmHeader *header,
+                                           gboolean mta_leading_space, const MmMacros *macros);
 
 /* mm_client_session_send_body - one body chunk of at most
  * mm_client_session_get_max_chunk() bytes */

@@ -76,6 +76,11 @@ void mm_connection_set_write_timeout(MmConnection *connection, guint millisecond
 /* mm_connection_set_timeout - (re)arm the single timer; 0 cancels it */
 void mm_connection_set_timeout(MmConnection *connection, guint milliseconds);
 
+/* mm_connection_get_time - the monotonic time (microseconds) deadlines are counted from:
+ * inside a connection's handler the time of the event loop's iteration (one clock read per
+ * iteration, not one per packet), elsewhere the clock's */
+gint64 mm_connection_get_time(void);
+
 /* mm_connection_set_reading - stop (FALSE) or resume (TRUE) reading; packets already
  * received stay queued and are delivered after resuming */
 void mm_connection_set_reading(MmConnection *connection, gboolean reading);

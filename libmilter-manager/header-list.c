@@ -6,34 +6,74 @@
 #include <string.h>
 
 struct MmHeaderList {
-  GPtrArray *headers; /* of MmHeader */
+  GPtrArray *headers; /* of MmHeader, each inside an Entry shared between copies */
   gsize bytes;        /* names and values, against MM_HEADER_LIST_MAX_BYTES */
   int next_origin;    /* origin of the next original header */
 };
 
+/* A header is immutable once made, so a copied list shares it (a change makes a new one)
+ * and the diff recognises an unchanged header by its address. One allocation holds the
+ * header and its HEADER packet, which carries the name and value the header points to: the
+ * bytes every child gets, encoded once. */
+typedef struct {
+  MmHeader header; /* first: an MmHeader pointer is an Entry pointer */
+  gint refs;
+  guint32 packet_length;
+  guint8 packet[]; /* length (4 bytes, network order), 'L', name, NUL, value, NUL */
+} Entry;
+
 G_DEFINE_QUARK(mm-header-list-error-quark, mm_header_list_error)
 
-/* header_free - free one header */
+/* header_free - drop one reference to a header */
 static void
 header_free(gpointer data)
 {
-  MmHeader *header = data;
-  if (header == NULL)
+  Entry *entry = data;
+  if (entry == NULL || --entry->refs > 0)
     return;
-  g_free(header->name);
-  g_free(header->value);
-  g_free(header);
+  g_free(entry);
 }
 
-/* header_new - a header with copies of NAME and VALUE */
+/* header_ref - one more list holds HEADER */
+static MmHeader *
+header_ref(MmHeader *header)
+{
+  ((Entry *)header)->refs++;
+  return header;
+}
+
+/* header_new - a header with copies of NAME and VALUE, its packet encoded */
 static MmHeader *
 header_new(const char *name, const char *value, int origin)
 {
-  MmHeader *header = g_new(MmHeader, 1);
-  header->name = g_strdup(name);
-  header->value = g_strdup(value);
-  header->origin = origin;
-  return header;
+  gsize name_length = strlen(name);
+  gsize value_length = strlen(value);
+  /* The limits keep a header far below 4 GiB: the length fits the packet's prefix. */
+  guint32 data_length = (guint32)(1 + name_length + 1 + value_length + 1);
+  Entry *entry = g_malloc(sizeof(Entry) + 4 + data_length);
+  entry->refs = 1;
+  entry->packet_length = 4 + data_length;
+  guint8 *p = entry->packet;
+  p[0] = (guint8)(data_length >> 24);
+  p[1] = (guint8)(data_length >> 16);
+  p[2] = (guint8)(data_length >> 8);
+  p[3] = (guint8)data_length;
+  p[4] = 'L';
+  entry->header.name = (char *)p + 5;
+  memcpy(entry->header.name, name, name_length + 1);
+  entry->header.value = entry->header.name + name_length + 1;
+  memcpy(entry->header.value, value, value_length + 1);
+  entry->header.origin = origin;
+  return &entry->header;
+}
+
+/* mm_header_get_packet - the HEADER command carrying HEADER's name and value as they are */
+const guint8 *
+mm_header_get_packet(const MmHeader *header, gsize *length)
+{
+  const Entry *entry = (const Entry *)header;
+  *length = entry->packet_length;
+  return entry->packet;
 }
 
 /* header_bytes - what a header counts against MM_HEADER_LIST_MAX_BYTES */
@@ -66,11 +106,10 @@ mm_header_list_free(MmHeaderList *list)
 MmHeaderList *
 mm_header_list_copy(const MmHeaderList *list)
 {
-  MmHeaderList *copy = mm_header_list_new();
-  for (guint i = 0; i < list->headers->len; i++) {
-    const MmHeader *header = g_ptr_array_index(list->headers, i);
-    g_ptr_array_add(copy->headers, header_new(header->name, header->value, header->origin));
-  }
+  MmHeaderList *copy = g_new0(MmHeaderList, 1);
+  copy->headers = g_ptr_array_new_full(list->headers->len, header_free);
+  for (guint i = 0; i < list->headers->len; i++)
+    g_ptr_array_add(copy->headers, header_ref(g_ptr_array_index(list->headers, i)));
   copy->bytes = list->bytes;
   copy->next_origin = list->next_origin;
   return copy;
@@ -267,8 +306,9 @@ replace_value(MmHeaderList *list, guint position, const char *value, GError **er
     return FALSE;
   }
   list->bytes = list->bytes - old_bytes + new_bytes;
-  g_free(header->value);
-  header->value = g_strdup(value);
+  /* Other lists may share the header: this one gets a new one in its place. */
+  list->headers->pdata[position] = header_new(header->name, value, header->origin);
+  header_free(header);
   return TRUE;
 }
 
@@ -413,7 +453,23 @@ add_deleted(GArray *items, const MmHeaderList *original, guint from, guint to)
   }
 }
 
-/* mm_header_list_diff - the operations that turn ORIGINAL into FINAL */
+/* count_occurrences - the 1-based occurrence of each of the first N headers of LIST among
+ * the headers with its name before it, into a new array */
+static guint32 *
+count_occurrences(GHashTable *counts, const MmHeaderList *list, guint n)
+{
+  guint32 *occurrence = g_new(guint32, n + 1);
+  for (guint k = 0; k < n; k++) {
+    const MmHeader *header = g_ptr_array_index(list->headers, k);
+    occurrence[k] = next_occurrence(counts, header->name);
+  }
+  return occurrence;
+}
+
+/* mm_header_list_diff - the operations that turn ORIGINAL into FINAL. FINAL is a copy of
+ * ORIGINAL: the headers no child touched are ORIGINAL's own, so the leading and trailing
+ * runs of them are skipped by address and only the edited middle is walked; the names are
+ * counted (for the indexes of changes and deletes) only when there is such an operation. */
 gboolean
 mm_header_list_diff(const MmHeaderList *original, const MmHeaderList *final,
                     GPtrArray **operations, GError **error)
@@ -422,32 +478,45 @@ mm_header_list_diff(const MmHeaderList *original, const MmHeaderList *final,
     return FALSE;
   g_autoptr(GPtrArray) result = g_ptr_array_new_with_free_func(
     (GDestroyNotify)mm_header_operation_free);
+  guint n_original = original->headers->len;
+  guint n_final = final->headers->len;
+  guint prefix = 0;
+  while (prefix < n_original && prefix < n_final &&
+         original->headers->pdata[prefix] == final->headers->pdata[prefix])
+    prefix++;
+  guint suffix = 0;
+  while (suffix < n_original - prefix && suffix < n_final - prefix &&
+         original->headers->pdata[n_original - 1 - suffix] ==
+           final->headers->pdata[n_final - 1 - suffix])
+    suffix++;
+  guint original_end = n_original - suffix;
+  guint final_end = n_final - suffix;
 
   /* Changes first: the MTA's list is still the original, so occurrences are counted
    * there. */
   g_autoptr(GHashTable) counts = g_hash_table_new(name_hash, name_equal);
-  g_autofree guint32 *original_occurrence = g_new(guint32, original->headers->len + 1);
-  for (guint k = 0; k < original->headers->len; k++) {
-    const MmHeader *header = g_ptr_array_index(original->headers, k);
-    original_occurrence[k] = next_occurrence(counts, header->name);
-  }
-  for (guint i = 0; i < final->headers->len; i++) {
+  g_autofree guint32 *original_occurrence = NULL;
+  for (guint i = prefix; i < final_end; i++) {
     const MmHeader *header = g_ptr_array_index(final->headers, i);
     if (!kept_original(original, header))
       continue;
     const MmHeader *from = g_ptr_array_index(original->headers, header->origin);
-    if (strcmp(from->value, header->value) != 0)
-      g_ptr_array_add(result, operation_new(MM_HEADER_OPERATION_CHANGE, from->name,
-                                            header->value, original_occurrence[header->origin]));
+    if (strcmp(from->value, header->value) == 0)
+      continue;
+    if (original_occurrence == NULL)
+      original_occurrence = count_occurrences(counts, original, original_end);
+    g_ptr_array_add(result, operation_new(MM_HEADER_OPERATION_CHANGE, from->name,
+                                          header->value, original_occurrence[header->origin]));
   }
 
   /* Merge the final list with the originals it lacks, keeping both orders: a deleted
    * original stands just before the next kept original. Inserting the new headers top to
    * bottom at their merged positions, then deleting bottom to top, leaves every index
-   * valid when the MTA applies it, whether or not it counts deleted headers. */
+   * valid when the MTA applies it, whether or not it counts deleted headers. The skipped
+   * runs are the same in both lists: the merge of the middle starts at position PREFIX. */
   g_autoptr(GArray) items = g_array_new(FALSE, FALSE, sizeof(DiffItem));
-  guint next_original = 0;
-  for (guint i = 0; i < final->headers->len; i++) {
+  guint next_original = prefix;
+  for (guint i = prefix; i < final_end; i++) {
     const MmHeader *header = g_ptr_array_index(final->headers, i);
     gboolean kept = kept_original(original, header);
     if (header->origin != MM_HEADER_ORIGIN_NONE) {
@@ -457,15 +526,25 @@ mm_header_list_diff(const MmHeaderList *original, const MmHeaderList *final,
     DiffItem item = { header, !kept, FALSE, 0 };
     g_array_append_val(items, item);
   }
-  add_deleted(items, original, next_original, original->headers->len);
+  add_deleted(items, original, next_original, original_end);
 
+  gboolean any_deleted = FALSE;
+  for (guint p = 0; p < items->len; p++) {
+    const DiffItem *item = &g_array_index(items, DiffItem, p);
+    any_deleted = any_deleted || item->deleted;
+    if (item->inserted)
+      g_ptr_array_add(result, operation_new(MM_HEADER_OPERATION_INSERT, item->header->name,
+                                            item->header->value, prefix + p));
+  }
+  if (!any_deleted) {
+    *operations = g_steal_pointer(&result);
+    return TRUE;
+  }
   g_hash_table_remove_all(counts);
+  g_free(count_occurrences(counts, original, prefix));
   for (guint p = 0; p < items->len; p++) {
     DiffItem *item = &g_array_index(items, DiffItem, p);
     item->occurrence = next_occurrence(counts, item->header->name);
-    if (item->inserted)
-      g_ptr_array_add(result, operation_new(MM_HEADER_OPERATION_INSERT, item->header->name,
-                                            item->header->value, p));
   }
   for (guint p = items->len; p-- > 0;) {
     const DiffItem *item = &g_array_index(items, DiffItem, p);

@@ -35,13 +35,19 @@ typedef struct {
 
 typedef struct MmHeaderList MmHeaderList;
 
+/* mm_header_get_packet - the whole HEADER command (length prefix, 'L', name, NUL, value,
+ * NUL) carrying HEADER exactly as it is, encoded when the header was made; *LENGTH gets its
+ * size. HEADER must come from a list (mm_header_list_nth); valid as long as it is. */
+const guint8 *mm_header_get_packet(const MmHeader *header, gsize *length);
+
 /* mm_header_list_new - an empty list */
 MmHeaderList *mm_header_list_new(void);
 
 /* mm_header_list_free - free the list and its headers; NULL-safe */
 void mm_header_list_free(MmHeaderList *list);
 
-/* mm_header_list_copy - a deep copy, origins included */
+/* mm_header_list_copy - a copy, origins included; the headers themselves are shared (they
+ * never change: an edit puts a new header in its list) */
 MmHeaderList *mm_header_list_copy(const MmHeaderList *list);
 
 /* mm_header_list_length - the number of headers */

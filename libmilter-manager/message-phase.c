@@ -289,8 +289,8 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
     if (stopped_here(message, child, MM_STOPPER_HEADER, &args, MM_COMMAND_HEADER))
       return SENT_DONE;
     child->message_item = MM_COMMAND_HEADER;
-    sent = mm_client_session_send_header(child->session, header->name, header->value,
-                                         mta_leading_space, children->macros);
+    sent = mm_client_session_send_header(child->session, header, mta_leading_space,
+                                         children->macros);
   } else if (!message->headers_done) {
     return SENT_CAUGHT_UP;
   } else if (message->end_of_header_recorded && !child->end_of_header_sent) {
@@ -306,7 +306,8 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
     MmBodySpool *body = message->current_body ? message->current_body : message->body;
     if (!child->body_skipped && child->body_cursor < mm_body_spool_get_size(body)) {
       gsize max = mm_client_session_get_max_chunk(child->session, children->config->chunk_size);
-      if (message->read_buffer == NULL)
+      /* A spool in memory lends its bytes: the buffer is for one spilled to a file. */
+      if (message->read_buffer == NULL && mm_body_spool_is_on_disk(body))
         message->read_buffer = g_malloc(MM_DATA_SIZE_1M);
       const guint8 *chunk = NULL;
       gsize length = 0;

@@ -3,6 +3,8 @@
  * (NO_ flag, NR_ flag, first version) that decides what each child receives. */
 #include "negotiation.h"
 
+#include <string.h>
+
 G_DEFINE_QUARK(mm-negotiation-error-quark, mm_negotiation_error)
 
 /* One SMTP event a milter may decline (NO_) or not answer (NR_). */
@@ -26,15 +28,23 @@ static const Event events[] = {
   { MM_COMMAND_UNKNOWN, MM_STEP_NO_UNKNOWN, MM_STEP_NR_UNKNOWN, MM_NEGOTIATION_VERSION_UNKNOWN },
 };
 
-/* find_event - the table entry for COMMAND, or NULL */
+/* find_event - the table entry for COMMAND, or NULL (asked for every command sent to every
+ * child: a switch, not a search) */
 static const Event *
 find_event(char command)
 {
-  for (guint i = 0; i < G_N_ELEMENTS(events); i++) {
-    if (events[i].command == command)
-      return &events[i];
+  switch (command) {
+  case MM_COMMAND_CONNECT: return &events[0];
+  case MM_COMMAND_HELO: return &events[1];
+  case MM_COMMAND_MAIL: return &events[2];
+  case MM_COMMAND_RCPT: return &events[3];
+  case MM_COMMAND_DATA: return &events[4];
+  case MM_COMMAND_HEADER: return &events[5];
+  case MM_COMMAND_END_OF_HEADER: return &events[6];
+  case MM_COMMAND_BODY: return &events[7];
+  case MM_COMMAND_UNKNOWN: return &events[8];
+  default: return NULL;
   }
-  return NULL;
 }
 
 /* Flag names for error messages, bit by bit. */
@@ -122,7 +132,7 @@ events_done_without(const MmOption *child)
 {
   guint32 flags = 0;
   for (guint i = 0; i < G_N_ELEMENTS(events); i++) {
-    if (!mm_negotiation_child_receives(child->version, child->steps, events[i].command))
+    if (child->version < events[i].min_version || (child->steps & events[i].no_flag))
       flags |= events[i].no_flag;
   }
   return flags;
@@ -141,10 +151,50 @@ events_unanswered(const MmOption *child)
   return flags;
 }
 
+/* Longest list is_plain_list looks at: its duplicate check is quadratic. */
+#define PLAIN_LIST_MAX_LENGTH 256
+
+/* is_plain_list - LIST is non-empty names split by single spaces, each name once: what the
+ * merge would make of it alone (a long list is not looked at: FALSE) */
+static gboolean
+is_plain_list(const char *list)
+{
+  gsize length = strlen(list);
+  if (length == 0 || length > PLAIN_LIST_MAX_LENGTH || list[0] == ' ' ||
+      list[length - 1] == ' ' || strchr(list, '\t') != NULL || strstr(list, "  ") != NULL)
+    return FALSE;
+  for (const char *name = list; name != NULL;) {
+    const char *end = strchr(name, ' ');
+    gsize n = end ? (gsize)(end - name) : strlen(name);
+    for (const char *other = end ? end + 1 : NULL; other != NULL;) {
+      const char *other_end = strchr(other, ' ');
+      gsize m = other_end ? (gsize)(other_end - other) : strlen(other);
+      if (m == n && memcmp(name, other, n) == 0)
+        return FALSE;
+      other = other_end ? other_end + 1 : NULL;
+    }
+    name = end ? end + 1 : NULL;
+  }
+  return TRUE;
+}
+
 /* merge_macros - the union of the children's lists for STAGE, or NULL */
 static char *
 merge_macros(const MmOption *const *children, guint n_children, guint stage)
 {
+  /* Most children ask for no macros: nothing to merge, nothing to allocate. */
+  guint n_lists = 0;
+  const char *only = NULL;
+  for (guint i = 0; i < n_children; i++) {
+    if (children[i]->macro_requests[stage] != NULL) {
+      n_lists++;
+      only = children[i]->macro_requests[stage];
+    }
+  }
+  if (n_lists == 0)
+    return NULL;
+  if (n_lists == 1 && is_plain_list(only))
+    return g_strdup(only);
   g_autoptr(GHashTable) seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
   g_autoptr(GPtrArray) names = g_ptr_array_new();
   for (guint i = 0; i < n_children; i++) {

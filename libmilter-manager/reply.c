@@ -184,15 +184,38 @@ static const struct {
   {MM_COMMAND_END_OF_MESSAGE, VERDICTS "hime+2-bpq"},
 };
 
+/* The tables above indexed by code byte, built once: replies are looked up for every packet
+ * a child sends. */
+static struct {
+  guint8 reply[256];                          /* 1 + index in replies; 0: unknown */
+  guint8 command[256];                        /* 1 + index in allowed; 0: expects no reply */
+  guint32 allowed[G_N_ELEMENTS(allowed)][8];  /* bit per reply code the command takes */
+} lookup;
+
+/* ensure_lookup - build the indexed tables on first use */
+static void
+ensure_lookup(void)
+{
+  static gsize built = 0;
+  if (!g_once_init_enter(&built))
+    return;
+  for (gsize i = 0; i < G_N_ELEMENTS(replies); i++)
+    lookup.reply[(guint8)replies[i].code] = (guint8)(i + 1);
+  for (gsize i = 0; i < G_N_ELEMENTS(allowed); i++) {
+    lookup.command[(guint8)allowed[i].command] = (guint8)(i + 1);
+    for (const char *r = allowed[i].replies; *r != '\0'; r++)
+      lookup.allowed[i][(guint8)*r / 32] |= 1u << ((guint8)*r % 32);
+  }
+  g_once_init_leave(&built, 1);
+}
+
 /* find_reply - the table entry of CODE */
 static const ReplyInfo *
 find_reply(char code)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS(replies); i++) {
-    if (replies[i].code == code)
-      return &replies[i];
-  }
-  return NULL;
+  ensure_lookup();
+  guint8 index = lookup.reply[(guint8)code];
+  return index != 0 ? &replies[index - 1] : NULL;
 }
 
 /* mm_reply_name - a lower-case name for CODE */
@@ -226,24 +249,19 @@ mm_reply_decode(char code, const guint8 *data, gsize length, MmReply *reply, GEr
 gboolean
 mm_reply_is_allowed(char command, char reply)
 {
-  if (reply == '\0')
+  ensure_lookup();
+  guint8 index = lookup.command[(guint8)command];
+  if (reply == '\0' || index == 0)
     return FALSE;
-  for (gsize i = 0; i < G_N_ELEMENTS(allowed); i++) {
-    if (allowed[i].command == command)
-      return strchr(allowed[i].replies, reply) != NULL;
-  }
-  return FALSE;
+  return (lookup.allowed[index - 1][(guint8)reply / 32] >> ((guint8)reply % 32)) & 1u;
 }
 
 /* mm_reply_is_expected - whether COMMAND awaits a reply at all */
 gboolean
 mm_reply_is_expected(char command)
 {
-  for (gsize i = 0; i < G_N_ELEMENTS(allowed); i++) {
-    if (allowed[i].command == command)
-      return TRUE;
-  }
-  return FALSE;
+  ensure_lookup();
+  return lookup.command[(guint8)command] != 0;
 }
 
 /* mm_reply_check_allowed - mm_reply_is_allowed as a GError */

@@ -30,6 +30,9 @@ typedef struct {
   gboolean free_on_connected;
   gboolean pause_on_packet;
   gboolean echo;
+  gboolean sleep_on_packet; /* note the deadline clock before and after a 5 ms sleep */
+  gint64 time_before_sleep;
+  gint64 time_after_sleep;
 } Peer;
 
 static void
@@ -43,6 +46,11 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
   if (peer->echo) {
     mm_packet_append(mm_connection_output(peer->connection), code, data, length);
     mm_connection_flush(peer->connection);
+  }
+  if (peer->sleep_on_packet) {
+    peer->time_before_sleep = mm_connection_get_time();
+    g_usleep(5000);
+    peer->time_after_sleep = mm_connection_get_time();
   }
   if (peer->pause_on_packet)
     mm_connection_set_reading(peer->connection, FALSE);
@@ -471,6 +479,28 @@ test_write_peer_gone(void)
   peer_clear(&peer);
 }
 
+/* test_time - deadlines count from the iteration's time inside a handler (the clock is
+ * read once per iteration), from the clock outside */
+static void
+test_time(void)
+{
+  Peer peer;
+  peer_init(&peer);
+  int other = pair(&peer);
+  peer.sleep_on_packet = TRUE;
+  gint64 start = g_get_monotonic_time();
+  const guint8 packet[] = { 0, 0, 0, 1, 'C' };
+  g_assert_cmpint(write(other, packet, sizeof packet), ==, (gssize)sizeof packet);
+  run_until(&peer.packets->len, 1);
+  g_assert_cmpint(peer.time_before_sleep, >=, start);
+  g_assert_cmpint(peer.time_after_sleep, ==, peer.time_before_sleep);
+  gint64 outside = mm_connection_get_time();
+  g_usleep(5000);
+  g_assert_cmpint(mm_connection_get_time(), >=, outside + 5000);
+  close(other);
+  peer_clear(&peer);
+}
+
 static void
 test_timer(void)
 {
@@ -801,6 +831,7 @@ int
 main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
+  g_test_add_func("/connection/time", test_time);
   g_test_add_func("/connection/read/split-byte-by-byte", test_read_split);
   g_test_add_func("/connection/read/many-in-one-write", test_read_many_in_one_write);
   g_test_add_func("/connection/read/large-packet", test_read_large_packet);

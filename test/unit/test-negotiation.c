@@ -171,6 +171,38 @@ test_merge(gconstpointer data)
     g_assert_null(reply.macro_requests[stage]);
 }
 
+/* test_merge_macros_one_list - one child's list alone comes out as the merge makes it:
+ * names split by single spaces, each once (the shortcut for a plain list agrees) */
+static void
+test_merge_macros_one_list(void)
+{
+  static const struct {
+    const char *list;
+    const char *merged;
+  } cases[] = {
+    { "j {daemon_name}", "j {daemon_name}" },
+    { "i", "i" },
+    { "a b a", "a b" },
+    { "a  b", "a b" },
+    { " a", "a" },
+    { "a ", "a" },
+    { "a\tb", "a b" },
+    { "", NULL },
+    { "  ", NULL },
+  };
+  const MmOption mta = { 6, POSTFIX_ACTIONS, POSTFIX_STEPS, { NULL } };
+  for (guint i = 0; i < G_N_ELEMENTS(cases); i++) {
+    MmOption a = { 6, 0, 0, { NULL } };
+    MmOption b = { 6, 0, 0, { NULL } };
+    a.macro_requests[MM_MACRO_STAGE_HELO] = (char *)cases[i].list;
+    const MmOption *children[] = { &b, &a };
+    MmOption reply;
+    mm_negotiation_merge(&mta, children, G_N_ELEMENTS(children), 0, &reply);
+    g_assert_cmpstr(reply.macro_requests[MM_MACRO_STAGE_HELO], ==, cases[i].merged);
+    clear_macros(&reply);
+  }
+}
+
 /* test_merge_macros - macro requests unioned per stage, duplicates removed */
 static void
 test_merge_macros(void)
@@ -298,6 +330,7 @@ main(int argc, char **argv)
   for (guint i = 0; i < G_N_ELEMENTS(merge_cases); i++)
     g_test_add_data_func(merge_cases[i].path, &merge_cases[i], test_merge);
   g_test_add_func("/negotiation/merge/macros", test_merge_macros);
+  g_test_add_func("/negotiation/merge/macros-one-list", test_merge_macros_one_list);
   g_test_add_func("/negotiation/child-receives", test_child_receives);
   g_test_add_func("/negotiation/child-replies", test_child_replies);
   return g_test_run();
