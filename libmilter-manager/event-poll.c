@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <time.h>
 
 /* An fd of the context registered in the set. The epoll data carries the fd with
  * MM_EVENT_LOOP_FOREIGN_TAG and the serial of the registration: an event of a registration
@@ -24,6 +25,7 @@ typedef struct {
 static struct {
   GPollFD *seen; /* the array of the last sync (revents not compared) */
   guint n_seen;
+  guint set_index; /* where the event loop's epoll fd is in the array */
   Foreign *regs; /* sorted by fd */
   guint n_regs;
   guint32 next_serial;
@@ -210,32 +212,49 @@ after_fork(void)
 }
 
 /* deliver - the revents of the foreign fds and the connections' events for the event loop,
- * from the N_EVENTS of one wait; TRUE when one came from a registration given up */
-static gboolean
-deliver(GPollFD *fds, guint n_fds, struct epoll_event *events, int n_events)
+ * from the N_EVENTS of one wait; the number of fds with revents, *STALE set when an event
+ * came from a registration given up */
+static gint
+deliver(GPollFD *fds, guint n_fds, struct epoll_event *events, int n_events, gboolean *stale)
 {
-  gboolean stale = FALSE;
+  gint n_ready = 0;
   int n_connection = 0;
   for (int i = 0; i < n_events; i++) {
     guint32 low = (guint32)(events[i].data.u64 & G_MAXUINT32);
     if (!(low & MM_EVENT_LOOP_FOREIGN_TAG)) {
-      events[n_connection++] = events[i];
+      if (n_connection != i) /* only once a foreign event sits in between */
+        events[n_connection] = events[i];
+      n_connection++;
       continue;
     }
     int fd = (int)(low & ~MM_EVENT_LOOP_FOREIGN_TAG);
     Foreign *reg = find_registration(fd);
     if (reg == NULL || reg->serial != (guint32)(events[i].data.u64 >> 32)) {
-      stale = TRUE;
+      *stale = TRUE;
       continue;
     }
     gushort condition = from_epoll(events[i].events);
     for (guint j = 0; j < n_fds; j++) {
-      if (fds[j].fd == fd)
-        fds[j].revents |= condition & (fds[j].events | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
+      if (fds[j].fd != fd)
+        continue;
+      gushort was = fds[j].revents;
+      fds[j].revents |= condition & (fds[j].events | G_IO_ERR | G_IO_HUP | G_IO_NVAL);
+      n_ready += was == 0 && fds[j].revents != 0;
     }
   }
   mm_event_loop_take_events(events, n_connection);
-  return stale;
+  return n_ready;
+}
+
+/* coarse_now - monotonic microseconds, to the kernel's tick: enough for the verify interval,
+ * and cheaper on every iteration than g_get_monotonic_time */
+static gint64
+coarse_now(void)
+{
+  struct timespec now;
+  if (clock_gettime(CLOCK_MONOTONIC_COARSE, &now) != 0)
+    return g_get_monotonic_time();
+  return (gint64)now.tv_sec * G_USEC_PER_SEC + now.tv_nsec / 1000;
 }
 
 /* mm_event_poll_func - one epoll_wait for the context and the event loop */
@@ -243,15 +262,19 @@ gint
 mm_event_poll_func(GPollFD *fds, guint n_fds, gint timeout)
 {
   int epoll_fd = mm_event_loop_get_epoll_fd();
-  gboolean has_set = FALSE;
-  for (guint i = 0; epoll_fd >= 0 && i < n_fds && !has_set; i++)
-    has_set = fds[i].fd == epoll_fd;
-  if (!has_set) {
-    state.stats.n_polls++;
-    return g_poll(fds, n_fds, timeout);
+  gboolean same = epoll_fd >= 0 && same_as_seen(fds, n_fds) && fds[state.set_index].fd == epoll_fd;
+  if (!same) {
+    guint i = 0;
+    while (epoll_fd >= 0 && i < n_fds && fds[i].fd != epoll_fd)
+      i++;
+    if (epoll_fd < 0 || i == n_fds) {
+      state.stats.n_polls++;
+      return g_poll(fds, n_fds, timeout);
+    }
+    state.set_index = i; /* remembered with the array below */
   }
-  gint64 now = g_get_monotonic_time();
-  if (now >= state.next_verify || !same_as_seen(fds, n_fds)) {
+  gint64 now = coarse_now();
+  if (!same || now >= state.next_verify) {
     remember(fds, n_fds);
     state.degraded = !sync_registrations(epoll_fd, fds, n_fds);
     state.next_verify = now + MM_EVENT_POLL_VERIFY_INTERVAL_US;
@@ -274,11 +297,10 @@ mm_event_poll_func(GPollFD *fds, guint n_fds, gint timeout)
   for (guint i = 0; i < n_fds; i++)
     fds[i].revents = 0;
   /* The set's own entry stays 0: its events are in the event loop's queue already. */
-  if (deliver(fds, n_fds, events, n_events))
+  gboolean stale = FALSE;
+  gint n_ready = deliver(fds, n_fds, events, n_events, &stale);
+  if (stale)
     renew(now);
-  gint n_ready = 0;
-  for (guint i = 0; i < n_fds; i++)
-    n_ready += fds[i].revents != 0;
   return n_ready;
 }
 
