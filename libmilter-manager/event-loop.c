@@ -39,6 +39,7 @@ static struct {
   guint n_deadlines; /* entries armed */
   guint heap_capacity;
   int fresh_fd;
+  guint64 n_gathers;
 } loop = {.epoll_fd = -1, .fresh_fd = -1};
 
 /* queue_is_empty - no watch waits for the next pass */
@@ -182,19 +183,14 @@ loop_check(GSource *source)
   return deadline != 0 && g_source_get_time(source) >= deadline;
 }
 
-/* gather - queue the watches of the fds the epoll set reports */
+/* queue_events - queue the watches of the connection events among EVENTS */
 static void
-gather(void)
+queue_events(const struct epoll_event *events, int n_events)
 {
-  struct epoll_event events[MM_EVENT_LOOP_MAX_EVENTS];
-  int n;
-  do
-    n = epoll_wait(loop.epoll_fd, events, MM_EVENT_LOOP_MAX_EVENTS, 0);
-  while (n < 0 && errno == EINTR);
-  for (int i = 0; i < n; i++) {
+  for (int i = 0; i < n_events; i++) {
     guint index = (guint)(events[i].data.u64 & G_MAXUINT32);
     guint32 generation = (guint32)(events[i].data.u64 >> 32);
-    if (index >= loop.n_slots)
+    if ((index & MM_EVENT_LOOP_FOREIGN_TAG) || index >= loop.n_slots)
       continue;
     Slot *slot = &loop.slots[index];
     if (!slot->watch || slot->generation != generation)
@@ -203,6 +199,20 @@ gather(void)
     if (!slot->watch->prev)
       queue_append(&loop.queue, slot->watch);
   }
+}
+
+/* gather - queue the watches of the fds the epoll set reports, when the context's poll only
+ * said that the set is ready */
+static void
+gather(void)
+{
+  struct epoll_event events[MM_EVENT_LOOP_MAX_EVENTS];
+  int n;
+  loop.n_gathers++;
+  do
+    n = epoll_wait(loop.epoll_fd, events, MM_EVENT_LOOP_MAX_EVENTS, 0);
+  while (n < 0 && errno == EINTR);
+  queue_events(events, n);
 }
 
 /* loop_dispatch - one pass: gather fd events and due deadlines, then run the watches queued
@@ -250,18 +260,19 @@ static GSourceFuncs loop_source_funcs = {
   .dispatch = loop_dispatch,
 };
 
-/* after_fork - a forked child gets its own epoll set on the same fd number, so that its
- * registrations no longer change the parent's, and re-adds what it watches */
-static void
-after_fork(void)
+/* renew_set - a fresh epoll set on the same fd number, the connections re-added */
+static gboolean
+renew_set(void)
 {
   if (loop.epoll_fd < 0)
-    return;
+    return FALSE;
   int fresh = epoll_create1(EPOLL_CLOEXEC);
   if (fresh < 0)
-    return;
-  dup3(fresh, loop.epoll_fd, O_CLOEXEC);
+    return FALSE;
+  gboolean moved = dup3(fresh, loop.epoll_fd, O_CLOEXEC) >= 0;
   close(fresh);
+  if (!moved)
+    return FALSE;
   for (guint i = 0; i < loop.n_slots; i++) {
     Slot *slot = &loop.slots[i];
     if (!slot->watch)
@@ -272,6 +283,16 @@ after_fork(void)
     };
     epoll_ctl(loop.epoll_fd, EPOLL_CTL_ADD, slot->fd, &event);
   }
+  return TRUE;
+}
+
+/* after_fork - a forked child gets its own epoll set on the same fd number, so that its
+ * registrations no longer change the parent's (event-poll.c re-adds its own registrations
+ * on the child's next poll) */
+static void
+after_fork(void)
+{
+  renew_set();
 }
 
 /* loop_start - create the epoll set and attach the source, once per process */
@@ -314,6 +335,8 @@ mm_event_watch_add_fd(MmEventWatch *watch, int fd, gboolean output)
     index = loop.first_free - 1;
     loop.first_free = loop.slots[index].next_free;
   } else {
+    if (loop.n_slots >= MM_EVENT_LOOP_FOREIGN_TAG) /* the index must stay below the tag */
+      return EMFILE;
     if (loop.n_slots == loop.slots_capacity) {
       loop.slots_capacity = MAX(64, loop.slots_capacity * 2);
       loop.slots = g_renew(Slot, loop.slots, loop.slots_capacity);
@@ -491,4 +514,44 @@ guint
 mm_event_loop_get_n_deadlines(void)
 {
   return loop.n_deadlines;
+}
+
+/* mm_event_loop_get_n_gathers - epoll_wait calls the loop made itself */
+guint64
+mm_event_loop_get_n_gathers(void)
+{
+  return loop.n_gathers;
+}
+
+/* mm_event_loop_get_epoll_fd - the epoll set's fd, -1 before the first watch */
+int
+mm_event_loop_get_epoll_fd(void)
+{
+  return loop.epoll_fd;
+}
+
+/* mm_event_loop_owns_fd - whether FD is registered as a connection's */
+gboolean
+mm_event_loop_owns_fd(int fd)
+{
+  for (guint i = 0; i < loop.n_slots; i++) {
+    if (loop.slots[i].watch && loop.slots[i].fd == fd)
+      return TRUE;
+  }
+  return FALSE;
+}
+
+/* mm_event_loop_take_events - queue the watches of connection events fetched by another wait */
+void
+mm_event_loop_take_events(const struct epoll_event *events, int n_events)
+{
+  g_return_if_fail(n_events >= 0 && (events != NULL || n_events == 0));
+  queue_events(events, n_events);
+}
+
+/* mm_event_loop_renew_set - a fresh epoll set with the connections' registrations only */
+gboolean
+mm_event_loop_renew_set(void)
+{
+  return renew_set();
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <glib.h>
+#include <sys/epoll.h>
 
 /* One pass runs at a time: a main loop nested inside a handler dispatches no watch until the
  * handler returns (no code of the project nests loops). Single-threaded: the default main
@@ -11,6 +12,12 @@
 
 /* Events fetched from the epoll set per pass; more wait for the next pass. */
 #define MM_EVENT_LOOP_MAX_EVENTS 256
+
+/* The epoll data of a connection's registration holds its slot index in the low 32 bits, always
+ * below this bit, and the slot's generation in the high 32 bits. Registrations made by other
+ * modules in the same set (event-poll.c) set this bit, so their events are never taken for a
+ * connection's. */
+#define MM_EVENT_LOOP_FOREIGN_TAG 0x80000000u
 
 typedef struct MmEventWatch MmEventWatch;
 
@@ -77,3 +84,26 @@ guint mm_event_loop_get_n_fds(void);
 
 /* mm_event_loop_get_n_deadlines - deadlines armed in this process */
 guint mm_event_loop_get_n_deadlines(void);
+
+/* mm_event_loop_get_n_gathers - epoll_wait calls the loop made itself after the context's
+ * poll (none while event-poll.c's poll function hands it the events) */
+guint64 mm_event_loop_get_n_gathers(void);
+
+/* The functions below are for event-poll.c, which waits on the loop's epoll set itself. */
+
+/* mm_event_loop_get_epoll_fd - the epoll set's fd, -1 before the first watch */
+int mm_event_loop_get_epoll_fd(void);
+
+/* mm_event_loop_owns_fd - whether FD is registered in the set as a connection's (a linear
+ * scan: for the rare moments the foreign registrations change) */
+gboolean mm_event_loop_owns_fd(int fd);
+
+/* mm_event_loop_take_events - queue the watches of the connection events among EVENTS, as
+ * fetched by an epoll_wait on the set: the next pass runs them without a wait of its own.
+ * Events with MM_EVENT_LOOP_FOREIGN_TAG, or of a slot freed since, are skipped. */
+void mm_event_loop_take_events(const struct epoll_event *events, int n_events);
+
+/* mm_event_loop_renew_set - replace the epoll set by a fresh one on the same fd number holding
+ * the connections' registrations only (as after a fork): the only way to drop a registration
+ * of an fd closed while its file lives on elsewhere. FALSE if no fresh set could be made. */
+gboolean mm_event_loop_renew_set(void);

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "libmilter-manager/client-session.h"
 #include "libmilter-manager/connection-spec.h"
+#include "libmilter-manager/event-poll.h"
 #include "libmilter-manager/listener.h"
 #include "libmilter-manager/log.h"
 #include "libmilter-manager/monitor.h"
@@ -751,6 +752,8 @@ serve(Daemon *daemon)
   }
 
   daemon->loop = g_main_loop_new(NULL, FALSE);
+  /* One epoll_wait per iteration for GLib's fds and the connections, not poll plus epoll_wait. */
+  mm_event_poll_install();
   mm_workers_signal_add(SIGHUP, on_sighup, daemon);
   mm_workers_signal_add(SIGUSR1, on_sigusr1, daemon);
   mm_workers_signal_add(SIGTERM, on_sigterm, daemon);
