@@ -36,8 +36,11 @@
 G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 
 /* The input buffer starts this small (thousands of idle sessions) and grows to the largest
- * packet seen, never beyond one packet of the negotiated maximum. */
+ * packet seen, never beyond one packet of the negotiated maximum. An MTA's connection gets
+ * bursts (headers and body sent without waiting for replies); a child's gets small replies,
+ * so its buffer starts smaller: at 50 sessions through 3 children that is 0.6 MB less. */
 #define MM_CONNECTION_INPUT_INITIAL_SIZE 4096
+#define MM_CONNECTION_CHILD_INPUT_INITIAL_SIZE 1024
 /* Written output is cut from the front of the queue only past this, to keep memmove rare. */
 #define MM_CONNECTION_OUTPUT_COMPACT_SIZE 65536
 /* Freed connections kept, with their buffers, for the next ones: no allocation per session
@@ -78,6 +81,7 @@ struct MmConnection {
   GByteArray *output;
   gsize output_sent; /* bytes at the front of output already written */
   gsize output_peak; /* largest queue seen: whether the buffer may go back to the pool */
+  gsize input_step;  /* the input buffer's first size and growth step */
   gsize max_pending_output;
   guint write_timeout;   /* milliseconds, 0 = none */
   gint64 write_deadline; /* monotonic microseconds, 0 = none */
@@ -250,7 +254,7 @@ make_room(MmConnection *connection)
   }
   if (connection->input_length < connection->input_capacity)
     return;
-  gsize needed = MM_CONNECTION_INPUT_INITIAL_SIZE;
+  gsize needed = connection->input_step;
   if (connection->input_length >= MM_PACKET_HEADER_SIZE) {
     const guint8 *p = connection->input;
     guint32 length = ((guint32)p[0] << 24) | ((guint32)p[1] << 16) | ((guint32)p[2] << 8) | p[3];
@@ -258,7 +262,7 @@ make_room(MmConnection *connection)
   }
   /* deliver() has already checked the length against the maximum; this only guards. */
   if (needed <= connection->input_length)
-    needed = connection->input_length + MM_CONNECTION_INPUT_INITIAL_SIZE;
+    needed = connection->input_length + connection->input_step;
   connection->input = g_realloc(connection->input, needed);
   connection->input_capacity = needed;
 }
@@ -515,6 +519,8 @@ connection_create(int fd, ConnectionState state, gboolean output,
   connection->reading = TRUE;
   connection->writable = state == STATE_OPEN;
   connection->max_data_length = MM_DATA_SIZE_DEFAULT;
+  connection->input_step = state == STATE_CONNECTING ? MM_CONNECTION_CHILD_INPUT_INITIAL_SIZE
+                                                     : MM_CONNECTION_INPUT_INITIAL_SIZE;
   int status = mm_event_watch_add_fd(&connection->watch, fd, output);
   if (status != 0)
     set_pending_error(connection, g_error_new(MM_CONNECTION_ERROR,
