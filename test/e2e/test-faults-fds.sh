@@ -61,9 +61,10 @@ if rl_fds_settle "$pid" "$baseline"; then
 else
   tap_not_ok "after the MTAs left: as many fds as before ($baseline before, $rl_fds_now after)"
 fi
-# The daemon must recover by itself; a first session whose child negotiation fails right
-# after the storm was seen once in about 40 loaded runs (cause not found yet: see the notes in
-# doc/reliability.md), so up to three sessions are tried and the daemon's errors are shown.
+# The daemon must recover by itself. The unaccepted MTAs left dead connections in the
+# backlog: accepted in a batch when the pause ends, each opens its child connection, and a
+# session among them may meet the shortage once more (doc/reliability.md); so up to three
+# sessions are tried, and the daemon's errors are shown for each failed one.
 attempts=0
 recovered=no
 while [ "$attempts" -lt 3 ] && [ "$recovered" = no ]; do
