@@ -117,6 +117,14 @@ no_reply_step(char code)
   }
 }
 
+/* unanswered - whether the MTA agreed to read no reply to CODE */
+static gboolean
+unanswered(const MmServerSession *session, char code)
+{
+  guint32 no_reply = no_reply_step(code);
+  return no_reply != 0 && (session->agreed.steps & no_reply) != 0;
+}
+
 /* clear_pending - the transaction ended: no verdict waits any more */
 static void
 clear_pending(MmServerSession *session)
@@ -154,10 +162,9 @@ send_status(MmServerSession *session, MmStatus status, const char *reply_code)
 {
   char command = session->awaiting;
   session->awaiting = 0;
-  guint32 no_reply = no_reply_step(command);
-  gboolean unanswered = no_reply && (session->agreed.steps & no_reply);
+  gboolean no_answer = unanswered(session, command);
   char counted = command;
-  if (unanswered) {
+  if (no_answer) {
     keep_unanswered(session, command, status, reply_code);
   } else if (session->pending_status != MM_STATUS_NOT_CHANGED) {
     /* The children's answer to what followed a verdict is that verdict, without its text. */
@@ -169,7 +176,7 @@ send_status(MmServerSession *session, MmStatus status, const char *reply_code)
     session->last_status = status;
     session->last_command = counted;
   }
-  if (!session->ended && !unanswered) {
+  if (!session->ended && !no_answer) {
     GByteArray *out = mm_connection_output(session->connection);
     if (reply_code) {
       mm_reply_encode_reply_code(out, reply_code);
@@ -452,8 +459,7 @@ out_of_order(MmServerSession *session, char code)
 static gboolean
 dropped(MmServerSession *session, char code)
 {
-  guint32 no_reply = no_reply_step(code);
-  if (!no_reply || !(session->agreed.steps & no_reply))
+  if (!unanswered(session, code))
     return FALSE;
   return session->pending_status != MM_STATUS_NOT_CHANGED ||
          (code == MM_COMMAND_BODY && session->body_skipped);
