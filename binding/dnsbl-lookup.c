@@ -3,8 +3,13 @@
  * answers as they come, finish when every service answered or at the timeout. */
 #include "dnsbl-lookup.h"
 
-#include <gio/gio.h>
+#include <arpa/inet.h>
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define DNS_HEADER_SIZE 12
 #define DNS_MAX_NAME 253
@@ -17,8 +22,8 @@
 G_DEFINE_QUARK(mm-dnsbl-lookup-error-quark, mm_dnsbl_lookup_error)
 
 struct MmDnsblLookup {
-  GSocket *socket;
-  GSource *read_source;
+  int fd;          /* the UDP socket the queries leave from and the answers come to */
+  guint read_id;   /* its readability source */
   guint timeout_id;
   guint16 base_id;
   guint n_services;
@@ -34,13 +39,12 @@ struct MmDnsblLookup {
 static void
 lookup_free(MmDnsblLookup *lookup)
 {
-  if (lookup->read_source != NULL) {
-    g_source_destroy(lookup->read_source);
-    g_source_unref(lookup->read_source);
-  }
+  if (lookup->read_id != 0)
+    g_source_remove(lookup->read_id);
   if (lookup->timeout_id != 0)
     g_source_remove(lookup->timeout_id);
-  g_clear_object(&lookup->socket);
+  if (lookup->fd >= 0)
+    close(lookup->fd);
   g_strfreev(lookup->services);
   g_free(lookup->answered);
   g_hash_table_unref(lookup->answers);
@@ -151,20 +155,22 @@ handle_response(MmDnsblLookup *lookup, const guint8 *message, gsize length)
 
 /* on_readable - drain the socket; finish once every service has answered */
 static gboolean
-on_readable(GSocket *socket, GIOCondition condition, gpointer user_data)
+on_readable(gint fd, GIOCondition condition, gpointer user_data)
 {
   MmDnsblLookup *lookup = user_data;
   guint8 buffer[DNS_MAX_MESSAGE];
   for (;;) {
-    gssize received = g_socket_receive(socket, (char *)buffer, sizeof(buffer), NULL, NULL);
+    ssize_t received = recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    if (received < 0 && errno == EINTR)
+      continue;
+    /* Nothing more to read (EAGAIN), or an ICMP error a server's port left: wait on. */
     if (received <= 0)
       break;
     handle_response(lookup, buffer, (gsize)received);
   }
   if (lookup->n_answered == lookup->n_services) {
-    /* lookup_finish destroys this source: detach it first so that GLib does not unref twice */
-    g_source_unref(lookup->read_source);
-    lookup->read_source = NULL;
+    /* This source ends by returning G_SOURCE_REMOVE: lookup_free must not remove it too. */
+    lookup->read_id = 0;
     lookup_finish(lookup);
     return G_SOURCE_REMOVE;
   }
@@ -181,9 +187,9 @@ on_timeout(gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* parse_name_server - "a.b.c.d" or "a.b.c.d:port" as a socket address */
-static GSocketAddress *
-parse_name_server(const char *text)
+/* parse_name_server - "a.b.c.d" or "a.b.c.d:port" into ADDRESS; FALSE if it is neither */
+static gboolean
+parse_name_server(const char *text, struct sockaddr_in *address)
 {
   g_autofree char *host = g_strdup(text);
   guint port = DNS_DEFAULT_PORT;
@@ -192,13 +198,14 @@ parse_name_server(const char *text)
     *colon = '\0';
     guint64 value = 0;
     if (!g_ascii_string_to_unsigned(colon + 1, 10, 1, 65535, &value, NULL))
-      return NULL;
+      return FALSE;
     port = (guint)value;
   }
-  g_autoptr(GInetAddress) address = g_inet_address_new_from_string(host);
-  if (address == NULL || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV4)
-    return NULL;
-  return g_inet_socket_address_new(address, (guint16)port);
+  struct sockaddr_in parsed = {.sin_family = AF_INET, .sin_port = htons((guint16)port)};
+  if (inet_pton(AF_INET, host, &parsed.sin_addr) != 1)
+    return FALSE;
+  *address = parsed;
+  return TRUE;
 }
 
 /* resolv_conf_servers - the IPv4 nameserver lines of /etc/resolv.conf */
@@ -225,8 +232,8 @@ mm_dnsbl_lookup_start(const char *client_address, const char *const *services,
                       MmDnsblLookupDoneFunc done, gpointer user_data, GError **error)
 {
   g_return_val_if_fail(client_address != NULL && services != NULL && done != NULL, NULL);
-  g_autoptr(GInetAddress) client = g_inet_address_new_from_string(client_address);
-  if (client == NULL || g_inet_address_get_family(client) != G_SOCKET_FAMILY_IPV4) {
+  guint8 octets[4];
+  if (inet_pton(AF_INET, client_address, octets) != 1) {
     g_set_error(error, MM_DNSBL_LOOKUP_ERROR, MM_DNSBL_LOOKUP_ERROR_ADDRESS,
                 "DNSBL lookups need an IPv4 client address, not \"%s\"", client_address);
     return NULL;
@@ -245,33 +252,28 @@ mm_dnsbl_lookup_start(const char *client_address, const char *const *services,
     for (const char *const *server = name_servers; *server != NULL; server++)
       g_ptr_array_add(servers, g_strdup(*server));
   }
-  g_autoptr(GPtrArray) server_addresses = g_ptr_array_new_with_free_func(g_object_unref);
-  for (guint i = 0; i < servers->len; i++) {
-    GSocketAddress *address = parse_name_server(g_ptr_array_index(servers, i));
-    if (address != NULL && server_addresses->len < MM_DNSBL_LOOKUP_MAX_NAME_SERVERS)
-      g_ptr_array_add(server_addresses, address);
-    else
-      g_clear_object(&address);
+  struct sockaddr_in server_addresses[MM_DNSBL_LOOKUP_MAX_NAME_SERVERS];
+  guint n_server_addresses = 0;
+  for (guint i = 0; i < servers->len && n_server_addresses < MM_DNSBL_LOOKUP_MAX_NAME_SERVERS;
+       i++) {
+    if (parse_name_server(g_ptr_array_index(servers, i), &server_addresses[n_server_addresses]))
+      n_server_addresses++;
   }
-  if (server_addresses->len == 0) {
+  if (n_server_addresses == 0) {
     g_set_error(error, MM_DNSBL_LOOKUP_ERROR, MM_DNSBL_LOOKUP_ERROR_NAME_SERVER,
                 "no IPv4 name server for DNSBL lookups (dnsbl.name_servers or %s)",
                 RESOLV_CONF);
     return NULL;
   }
-  g_autoptr(GError) socket_error = NULL;
-  GSocket *socket = g_socket_new(G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-                                 G_SOCKET_PROTOCOL_UDP, &socket_error);
-  if (socket == NULL) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) {
     g_set_error(error, MM_DNSBL_LOOKUP_ERROR, MM_DNSBL_LOOKUP_ERROR_SOCKET,
-                "DNSBL lookup socket: %s", socket_error->message);
+                "DNSBL lookup socket: %s", g_strerror(errno));
     return NULL;
   }
-  g_socket_set_blocking(socket, FALSE);
 
-  const guint8 *octets = g_inet_address_to_bytes(client);
   MmDnsblLookup *lookup = g_new0(MmDnsblLookup, 1);
-  lookup->socket = socket;
+  lookup->fd = fd;
   lookup->base_id = (guint16)g_random_int_range(0, 65536);
   lookup->n_services = n_services;
   lookup->services = g_strdupv((char **)services);
@@ -294,13 +296,12 @@ mm_dnsbl_lookup_start(const char *client_address, const char *const *services,
       lookup->n_answered++;
       continue;
     }
-    for (guint j = 0; j < server_addresses->len; j++)
-      g_socket_send_to(socket, g_ptr_array_index(server_addresses, j), (const char *)query,
-                       length, NULL, NULL);
+    /* A server that cannot be reached just never answers: the timeout covers it. */
+    for (guint j = 0; j < n_server_addresses; j++)
+      (void)sendto(fd, query, length, MSG_NOSIGNAL, (const struct sockaddr *)&server_addresses[j],
+                   sizeof server_addresses[j]);
   }
-  lookup->read_source = g_socket_create_source(socket, G_IO_IN, NULL);
-  g_source_set_callback(lookup->read_source, G_SOURCE_FUNC(on_readable), lookup, NULL);
-  g_source_attach(lookup->read_source, NULL);
+  lookup->read_id = g_unix_fd_add(fd, G_IO_IN, on_readable, lookup);
   guint timeout = MIN(timeout_ms, (guint)MM_DNSBL_LOOKUP_MAX_TIMEOUT_MS);
   /* Even with nothing to wait for, answer from the main loop, as the caller expects. */
   lookup->timeout_id = g_timeout_add(lookup->n_answered == n_services ? 0 : timeout,
