@@ -61,27 +61,6 @@ stop_children() {
   rm -f "$tmp"/child*.sock
 }
 
-# start_daemon N - the daemon over children 1..N
-daemon_pid=""
-start_daemon() {
-  local i
-  mkdir -p "$tmp/conf"
-  {
-    echo "manager.connection_spec = \"unix:$tmp/mm.sock\""
-    echo "manager.pid_file = nil"
-    for i in $(seq "$1"); do
-      echo "define_milter(\"child$i\") {|milter| milter.connection_spec = \"unix:$tmp/child$i.sock\"}"
-    done
-  } >"$tmp/conf/milter-manager.conf"
-  rm -f "$tmp/mm.sock"
-  # shellcheck disable=SC2086
-  "$mm" -c "$tmp/conf" --no-daemon $user_option --log-level="critical|error" \
-    --log-path="$tmp/daemon.log" 2>>"$tmp/daemon.err" &
-  daemon_pid=$!
-  pids="$pids $daemon_pid"
-  wait_socket "$tmp/mm.sock" || { cat "$tmp/daemon.err" >&2; exit 1; }
-}
-
 # counted NAME FILE - NAME's count in perf stat's output FILE, as a plain number
 counted() {
   awk -v name="$1" '$0 ~ name { gsub(",", "", $1); print $1; exit }' "$2"
@@ -96,7 +75,7 @@ for n in $children_list; do
     start_children "$n"
     spec="unix:$tmp/child1.sock"
     if [ "$n" != 0 ]; then
-      start_daemon "$n"
+      start_daemon "$(child_milters "$n")"
       spec="unix:$tmp/mm.sock"
     fi
     "$load_gen" -s "$spec" -b 1024 -c "$conc" -d 0.5 >/dev/null 2>>"$tmp/load.err"
@@ -125,11 +104,7 @@ for n in $children_list; do
         printf "%-8s %5d %9.1f %10s %9s %8s %8s %10s\n", (n == 0 ? "floor" : n), c, rate,
           per(cpu), per(cs), per(threads), per(polls), (dms == "-" ? "-" : per(dms))
       }'
-    if [ -n "$daemon_pid" ]; then
-      kill -TERM "$daemon_pid" 2>/dev/null
-      wait "$daemon_pid" 2>/dev/null
-      daemon_pid=""
-    fi
+    stop_daemon
     stop_children
   done
 done

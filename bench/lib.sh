@@ -56,3 +56,38 @@ cpu_ticks() {
 
 # field LINE NAME - the value of NAME=VALUE in LINE
 field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# child_milters N - the define_milter lines for children 1..N listening on $tmp/child<I>.sock
+child_milters() {
+  local i
+  for i in $(seq "$1"); do
+    echo "define_milter(\"child$i\") {|milter| milter.connection_spec = \"unix:$tmp/child$i.sock\"}"
+  done
+}
+
+# start_daemon LINES - the daemon on $tmp/mm.sock with LINES (configuration text) after its
+# socket and pid file settings; sets daemon_pid and adds it to the processes stopped at exit
+daemon_pid=""
+start_daemon() {
+  mkdir -p "$tmp/conf"
+  {
+    echo "manager.connection_spec = \"unix:$tmp/mm.sock\""
+    echo "manager.pid_file = nil"
+    printf '%s\n' "$1"
+  } >"$tmp/conf/milter-manager.conf"
+  rm -f "$tmp/mm.sock"
+  # shellcheck disable=SC2086
+  "$mm" -c "$tmp/conf" --no-daemon $user_option --log-level="critical|error" \
+    --log-path="$tmp/daemon.log" 2>>"$tmp/daemon.err" &
+  daemon_pid=$!
+  pids="$pids $daemon_pid"
+  wait_socket "$tmp/mm.sock" || { cat "$tmp/daemon.err" >&2; exit 1; }
+}
+
+# stop_daemon - stop the daemon start_daemon started, if it runs
+stop_daemon() {
+  [ -n "$daemon_pid" ] || return 0
+  kill -TERM "$daemon_pid" 2>/dev/null
+  wait "$daemon_pid" 2>/dev/null
+  daemon_pid=""
+}

@@ -47,32 +47,6 @@ for i in $(seq "$n_children"); do
 done
 for i in $(seq "$n_children"); do wait_socket "$tmp/child$i.sock" || exit 1; done
 
-# start_daemon PHASE - the daemon over the children with manager.message_phase = PHASE
-daemon_pid=""
-start_daemon() {
-  mkdir -p "$tmp/conf"
-  {
-    echo "manager.connection_spec = \"unix:$tmp/mm.sock\""
-    echo "manager.pid_file = nil"
-    echo "manager.message_phase = \"$1\""
-    for i in $(seq "$n_children"); do
-      echo "define_milter(\"child$i\") {|milter| milter.connection_spec = \"unix:$tmp/child$i.sock\"}"
-    done
-  } >"$tmp/conf/milter-manager.conf"
-  rm -f "$tmp/mm.sock"
-  # shellcheck disable=SC2086
-  "$mm" -c "$tmp/conf" --no-daemon $user_option --log-level="critical|error" \
-    --log-path="$tmp/daemon.log" 2>>"$tmp/daemon.err" &
-  daemon_pid=$!
-  pids="$pids $daemon_pid"
-  wait_socket "$tmp/mm.sock" || { cat "$tmp/daemon.err" >&2; exit 1; }
-}
-stop_daemon() {
-  kill -TERM "$daemon_pid" 2>/dev/null
-  wait "$daemon_pid" 2>/dev/null
-  daemon_pid=""
-}
-
 asan=""
 grep -q '^SANITIZE_CFLAGS = .*-fsanitize' "$top_builddir/Makefile" 2>/dev/null &&
   asan=" (ASan build)"
@@ -85,7 +59,8 @@ declare -A sequential_p50
 failed=0
 for conc in $concurrencies; do
   for phase in sequential parallel; do
-    start_daemon "$phase"
+    start_daemon "manager.message_phase = \"$phase\"
+$(child_milters "$n_children")"
     # A few unmeasured sessions first: libmilter starts its threads, the daemon its children.
     "$load_gen" -s "unix:$tmp/mm.sock" -b "$body" -c "$conc" -n "$conc" >/dev/null 2>>"$tmp/load.err"
     line=$("$load_gen" -s "unix:$tmp/mm.sock" -b "$body" -c "$conc" -n "$sessions" \

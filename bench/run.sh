@@ -121,33 +121,13 @@ stop_children() {
   rm -f "$tmp"/child*.sock
 }
 
-# start_daemon WORKERS - the daemon over the running children
-daemon_pid=""
-start_daemon() {
-  local workers=$1 i
-  mkdir -p "$tmp/conf"
-  {
-    echo "manager.connection_spec = \"unix:$tmp/mm.sock\""
-    echo "manager.pid_file = nil"
-    echo "manager.n_workers = $workers"
-    for i in "${!child_specs[@]}"; do
-      echo "define_milter(\"child$((i + 1))\") {|milter| milter.connection_spec = \"${child_specs[$i]}\"}"
-    done
-  } >"$tmp/conf/milter-manager.conf"
-  rm -f "$tmp/mm.sock"
-  # shellcheck disable=SC2086
-  "$mm" -c "$tmp/conf" --no-daemon $user_option --log-level="critical|error" \
-    --log-path="$tmp/daemon.log" 2>>"$tmp/daemon.err" &
-  daemon_pid=$!
-  pids="$pids $daemon_pid"
-  wait_socket "$tmp/mm.sock" || { cat "$tmp/daemon.err" >&2; exit 1; }
+# start_workers_daemon WORKERS - the daemon over the running children
+start_workers_daemon() {
+  start_daemon "manager.n_workers = $1
+$(child_milters "${#child_specs[@]}")"
   # Workers accept from the same socket: give them a moment to enter their loops.
-  [ "$workers" -gt 0 ] && sleep 0.5
-}
-stop_daemon() {
-  kill -TERM "$daemon_pid" 2>/dev/null
-  wait "$daemon_pid" 2>/dev/null
-  daemon_pid=""
+  [ "$1" -gt 0 ] && sleep 0.5
+  return 0
 }
 
 # run_load SPEC BODY CONCURRENCY - one load generator run; prints its result line
@@ -184,7 +164,7 @@ for n in $children_list; do
           watched=""
           spec=${child_specs[0]}
         else
-          start_daemon "$workers"
+          start_workers_daemon "$workers"
           watched=$(tree_pids "$daemon_pid")
           spec="unix:$tmp/mm.sock"
         fi
