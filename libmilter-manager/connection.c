@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "event-loop.h"
@@ -48,6 +49,20 @@ G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 #define MM_CONNECTION_POOL_SIZE 64
 /* Buffers that grew beyond this (a large body chunk) are not kept in the pool. */
 #define MM_CONNECTION_POOL_BUFFER_MAX 16384
+/* Referenced output shorter than this is copied: a copy costs less than the bookkeeping and
+ * the gathered write, and small packets keep leaving in one plain send. */
+#define MM_CONNECTION_REFERENCE_MIN 4096
+/* Pieces of output one gathered write takes at most (far below IOV_MAX). */
+#define MM_CONNECTION_IOV_MAX 16
+
+/* Bytes queued by reference (mm_connection_output_add_bytes): they go out right before the
+ * output buffer's byte at POSITION. */
+typedef struct {
+  gsize position;
+  GBytes *bytes;
+  const guint8 *data;
+  gsize length;
+} OutputReference;
 
 typedef enum {
   STATE_CONNECTING,
@@ -80,6 +95,11 @@ struct MmConnection {
 
   GByteArray *output;
   gsize output_sent; /* bytes at the front of output already written */
+  /* OutputReference, in order; the first one's first reference_sent bytes are written.
+   * output_sent never passes the first one's position. NULL until first needed. */
+  GArray *references;
+  gsize reference_sent;
+  gsize reference_pending; /* bytes of the references not yet written */
   gsize output_peak; /* largest queue seen: whether the buffer may go back to the pool */
   gsize input_step;  /* the input buffer's first size and growth step */
   gsize max_pending_output;
@@ -127,7 +147,90 @@ mm_connection_get_time(void)
 static gsize
 pending_output(const MmConnection *connection)
 {
-  return connection->output->len - connection->output_sent;
+  return connection->output->len - connection->output_sent + connection->reference_pending;
+}
+
+/* drop_output - forget all queued output, referenced bytes included */
+static void
+drop_output(MmConnection *connection)
+{
+  g_byte_array_set_size(connection->output, 0);
+  connection->output_sent = 0;
+  if (connection->references) {
+    for (guint i = 0; i < connection->references->len; i++)
+      g_bytes_unref(g_array_index(connection->references, OutputReference, i).bytes);
+    g_array_set_size(connection->references, 0);
+  }
+  connection->reference_sent = 0;
+  connection->reference_pending = 0;
+}
+
+/* gather - the queued output in order, as at most MAX pieces; returns their number */
+static int
+gather(MmConnection *connection, struct iovec *iov, int max)
+{
+  GByteArray *output = connection->output;
+  gsize position = connection->output_sent;
+  int n = 0;
+  guint length = connection->references ? connection->references->len : 0;
+  for (guint i = 0; i < length && n < max; i++) {
+    const OutputReference *reference = &g_array_index(connection->references, OutputReference, i);
+    if (reference->position > position) {
+      iov[n++] = (struct iovec){output->data + position, reference->position - position};
+      position = reference->position;
+      if (n == max)
+        return n;
+    }
+    gsize skip = i == 0 ? connection->reference_sent : 0;
+    iov[n++] = (struct iovec){(void *)(reference->data + skip), reference->length - skip};
+  }
+  if (n < max && output->len > position)
+    iov[n++] = (struct iovec){output->data + position, output->len - position};
+  return n;
+}
+
+/* advance - WRITTEN bytes left, in gather's order: references written are released */
+static void
+advance(MmConnection *connection, gsize written)
+{
+  while (written > 0) {
+    if (connection->references == NULL || connection->references->len == 0) {
+      connection->output_sent += written;
+      return;
+    }
+    OutputReference *reference = &g_array_index(connection->references, OutputReference, 0);
+    gsize before = MIN(written, reference->position - connection->output_sent);
+    connection->output_sent += before;
+    written -= before;
+    if (written == 0)
+      return;
+    gsize taken = MIN(written, reference->length - connection->reference_sent);
+    connection->reference_sent += taken;
+    connection->reference_pending -= taken;
+    written -= taken;
+    if (connection->reference_sent == reference->length) {
+      g_bytes_unref(reference->bytes);
+      g_array_remove_index(connection->references, 0);
+      connection->reference_sent = 0;
+    }
+  }
+}
+
+/* send_pieces - one send (one piece) or sendmsg (several); a pipe or file gets write(v) */
+static ssize_t
+send_pieces(int fd, struct iovec *iov, int n)
+{
+  if (n == 1) {
+    ssize_t written = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0 && errno == ENOTSOCK)
+      written = write(fd, iov[0].iov_base, iov[0].iov_len);
+    return written;
+  }
+  struct msghdr message = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  ssize_t written = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (written < 0 && errno == ENOTSOCK)
+    written = writev(fd, iov, n);
+  return written;
 }
 
 /* sync_deadline - give the event loop the nearer of the timer and the write deadline */
@@ -198,8 +301,7 @@ connection_close(MmConnection *connection, GError *error)
     return;
   release_fd(connection);
   connection->input_start = connection->input_length = 0;
-  g_byte_array_set_size(connection->output, 0);
-  connection->output_sent = 0;
+  drop_output(connection);
 }
 
 /* close_with - close with a new error of CODE */
@@ -309,11 +411,9 @@ write_some(MmConnection *connection, GError **error)
   gboolean progress = FALSE;
   connection->output_peak = MAX(connection->output_peak, (gsize)output->len);
   while (pending_output(connection) > 0 && connection->writable) {
-    const guint8 *data = output->data + connection->output_sent;
-    gsize length = pending_output(connection);
-    ssize_t n = send(connection->fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == ENOTSOCK)
-      n = write(connection->fd, data, length);
+    struct iovec iov[MM_CONNECTION_IOV_MAX];
+    int pieces = gather(connection, iov, MM_CONNECTION_IOV_MAX);
+    ssize_t n = send_pieces(connection->fd, iov, pieces);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -325,7 +425,7 @@ write_some(MmConnection *connection, GError **error)
                   g_strerror(errno));
       return FALSE;
     }
-    connection->output_sent += (gsize)n;
+    advance(connection, (gsize)n);
     progress = TRUE;
   }
   gsize pending = pending_output(connection);
@@ -340,6 +440,8 @@ write_some(MmConnection *connection, GError **error)
   if (connection->output_sent > MM_CONNECTION_OUTPUT_COMPACT_SIZE &&
       connection->output_sent > pending) {
     g_byte_array_remove_range(output, 0, (guint)connection->output_sent);
+    for (guint i = 0; connection->references && i < connection->references->len; i++)
+      g_array_index(connection->references, OutputReference, i).position -= connection->output_sent;
     connection->output_sent = 0;
   }
   if (connection->write_timeout == 0)
@@ -456,6 +558,9 @@ connection_release(MmConnection *connection)
 {
   g_clear_pointer(&connection->name, g_free);
   g_clear_error(&connection->pending_error);
+  /* Referenced bytes belong to others: none stays behind in a pooled connection. */
+  drop_output(connection);
+  g_clear_pointer(&connection->references, g_array_unref);
   if (pool.length < MM_CONNECTION_POOL_SIZE &&
       connection->input_capacity <= MM_CONNECTION_POOL_BUFFER_MAX &&
       connection->output_peak <= MM_CONNECTION_POOL_BUFFER_MAX) {
@@ -618,6 +723,34 @@ mm_connection_output(MmConnection *connection)
   return connection->output;
 }
 
+/* mm_connection_output_add_bytes - queue bytes by reference after the output buffer */
+void
+mm_connection_output_add_bytes(MmConnection *connection, GBytes *bytes, gsize offset,
+                               gsize length)
+{
+  g_return_if_fail(connection != NULL && bytes != NULL);
+  gsize size = 0;
+  const guint8 *data = g_bytes_get_data(bytes, &size);
+  g_return_if_fail(offset <= size && length <= size - offset);
+  /* A closed connection's output is dropped at the next flush: drop these at once. */
+  if (length == 0 || connection->freed || connection->state == STATE_CLOSED)
+    return;
+  if (length < MM_CONNECTION_REFERENCE_MIN) {
+    g_byte_array_append(connection->output, data + offset, (guint)length);
+    return;
+  }
+  if (connection->references == NULL)
+    connection->references = g_array_new(FALSE, FALSE, sizeof(OutputReference));
+  OutputReference reference = {
+    .position = connection->output->len,
+    .bytes = g_bytes_ref(bytes),
+    .data = data + offset,
+    .length = length,
+  };
+  g_array_append_val(connection->references, reference);
+  connection->reference_pending += length;
+}
+
 /* mm_connection_flush - write now what the socket takes, the rest when it is writable */
 void
 mm_connection_flush(MmConnection *connection)
@@ -626,8 +759,7 @@ mm_connection_flush(MmConnection *connection)
   if (connection->freed)
     return;
   if (connection->state == STATE_CLOSED) {
-    g_byte_array_set_size(connection->output, 0);
-    connection->output_sent = 0;
+    drop_output(connection);
     return;
   }
   if (connection->state != STATE_OPEN || connection->pending_error ||
