@@ -324,7 +324,10 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
       if (stopped_here(message, child, MM_STOPPER_BODY, &args, MM_COMMAND_BODY))
         return SENT_DONE;
       child->message_item = MM_COMMAND_BODY;
-      sent = mm_client_session_send_body(child->session, chunk, length, children->macros);
+      /* In memory, the chunk goes out by reference to the spool's bytes, which stay as they
+       * are however the body grows or ends (body-spool.h). */
+      sent = mm_client_session_send_body(child->session, mm_body_spool_get_bytes(body), chunk,
+                                         length, children->macros);
     } else if (message->end_of_message_recorded && !child->end_of_message_sent) {
       child->end_of_message_sent = TRUE;
       MmStopperArgs args = {0};
