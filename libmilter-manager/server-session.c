@@ -60,8 +60,10 @@ static const char *const accepted_commands[STATE_COUNT] = {
 typedef struct {
   char code;
   gboolean recorded;   /* a BODY whose bytes are in the message already: no data here */
-  gboolean in_message; /* it and every item before it, the one in progress included, are
-                        * HEADER, END_OF_HEADER or BODY of the message in progress */
+  /* A BODY behind it may be recorded ahead: it and every item before it, the one in
+   * progress included, are HEADER, END_OF_HEADER or BODY of the message in progress, and
+   * every BODY among them is recorded (so that the body's bytes keep their order). */
+  gboolean ahead_after;
   gsize length;
   guint8 data[];
 } QueuedPacket;
@@ -421,7 +423,7 @@ queue_packet(char code, const guint8 *data, gsize length)
   QueuedPacket *packet = g_malloc(sizeof(QueuedPacket) + length);
   packet->code = code;
   packet->recorded = FALSE;
-  packet->in_message = FALSE;
+  packet->ahead_after = FALSE;
   packet->length = length;
   if (length > 0)
     memcpy(packet->data, data, length);
@@ -485,12 +487,12 @@ static void
 enqueue(MmServerSession *session, char code, const guint8 *data, gsize length)
 {
   const QueuedPacket *tail = g_queue_peek_tail(&session->queue);
-  gboolean in_message =
+  gboolean ahead =
     is_message_item(code) &&
-    (tail != NULL ? tail->in_message
+    (tail != NULL ? tail->ahead_after
                   : session->state == STATE_MESSAGE && is_message_item(session->awaiting));
   QueuedPacket *packet;
-  if (in_message && code == MM_COMMAND_BODY && length > 0 && !dropped(session, code) &&
+  if (ahead && code == MM_COMMAND_BODY && length > 0 && !dropped(session, code) &&
       mm_children_body_ahead(session->children, data, length)) {
     packet = g_new(QueuedPacket, 1);
     packet->code = code;
@@ -498,8 +500,11 @@ enqueue(MmServerSession *session, char code, const guint8 *data, gsize length)
     packet->length = length;
   } else {
     packet = queue_packet(code, data, length);
+    /* A BODY kept here: the ones after it must wait for it. */
+    if (code == MM_COMMAND_BODY && length > 0)
+      ahead = FALSE;
   }
-  packet->in_message = in_message;
+  packet->ahead_after = ahead;
   g_queue_push_tail(&session->queue, packet);
 }
 
