@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "event-loop.h"
+#include "output-queue.h"
 #include "packet.h"
 #include "protocol.h"
 
@@ -55,15 +56,6 @@ G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 /* Pieces of output one gathered write takes at most (far below IOV_MAX). */
 #define MM_CONNECTION_IOV_MAX 16
 
-/* Bytes queued by reference (mm_connection_output_add_bytes): they go out right before the
- * output buffer's byte at POSITION. */
-typedef struct {
-  gsize position;
-  GBytes *bytes;
-  const guint8 *data;
-  gsize length;
-} OutputReference;
-
 typedef enum {
   STATE_CONNECTING,
   STATE_OPEN,
@@ -93,13 +85,7 @@ struct MmConnection {
   gsize input_capacity;
   gsize max_data_length;
 
-  GByteArray *output;
-  gsize output_sent; /* bytes at the front of output already written */
-  /* OutputReference, in order; the first one's first reference_sent bytes are written.
-   * output_sent never passes the first one's position. NULL until first needed. */
-  GArray *references;
-  gsize reference_sent;
-  gsize reference_pending; /* bytes of the references not yet written */
+  MmOutputQueue output;
   gsize output_peak; /* largest queue seen: whether the buffer may go back to the pool */
   gsize input_step;  /* the input buffer's first size and growth step */
   gsize max_pending_output;
@@ -147,73 +133,7 @@ mm_connection_get_time(void)
 static gsize
 pending_output(const MmConnection *connection)
 {
-  return connection->output->len - connection->output_sent + connection->reference_pending;
-}
-
-/* drop_output - forget all queued output, referenced bytes included */
-static void
-drop_output(MmConnection *connection)
-{
-  g_byte_array_set_size(connection->output, 0);
-  connection->output_sent = 0;
-  if (connection->references) {
-    for (guint i = 0; i < connection->references->len; i++)
-      g_bytes_unref(g_array_index(connection->references, OutputReference, i).bytes);
-    g_array_set_size(connection->references, 0);
-  }
-  connection->reference_sent = 0;
-  connection->reference_pending = 0;
-}
-
-/* gather - the queued output in order, as at most MAX pieces; returns their number */
-static int
-gather(MmConnection *connection, struct iovec *iov, int max)
-{
-  GByteArray *output = connection->output;
-  gsize position = connection->output_sent;
-  int n = 0;
-  guint length = connection->references ? connection->references->len : 0;
-  for (guint i = 0; i < length && n < max; i++) {
-    const OutputReference *reference = &g_array_index(connection->references, OutputReference, i);
-    if (reference->position > position) {
-      iov[n++] = (struct iovec){output->data + position, reference->position - position};
-      position = reference->position;
-      if (n == max)
-        return n;
-    }
-    gsize skip = i == 0 ? connection->reference_sent : 0;
-    iov[n++] = (struct iovec){(void *)(reference->data + skip), reference->length - skip};
-  }
-  if (n < max && output->len > position)
-    iov[n++] = (struct iovec){output->data + position, output->len - position};
-  return n;
-}
-
-/* advance - WRITTEN bytes left, in gather's order: references written are released */
-static void
-advance(MmConnection *connection, gsize written)
-{
-  while (written > 0) {
-    if (connection->references == NULL || connection->references->len == 0) {
-      connection->output_sent += written;
-      return;
-    }
-    OutputReference *reference = &g_array_index(connection->references, OutputReference, 0);
-    gsize before = MIN(written, reference->position - connection->output_sent);
-    connection->output_sent += before;
-    written -= before;
-    if (written == 0)
-      return;
-    gsize taken = MIN(written, reference->length - connection->reference_sent);
-    connection->reference_sent += taken;
-    connection->reference_pending -= taken;
-    written -= taken;
-    if (connection->reference_sent == reference->length) {
-      g_bytes_unref(reference->bytes);
-      g_array_remove_index(connection->references, 0);
-      connection->reference_sent = 0;
-    }
-  }
+  return mm_output_queue_pending(&connection->output);
 }
 
 /* send_pieces - one send (one piece) or sendmsg (several); a pipe or file gets write(v) */
@@ -301,7 +221,7 @@ connection_close(MmConnection *connection, GError *error)
     return;
   release_fd(connection);
   connection->input_start = connection->input_length = 0;
-  drop_output(connection);
+  mm_output_queue_clear(&connection->output);
 }
 
 /* close_with - close with a new error of CODE */
@@ -407,12 +327,12 @@ read_some(MmConnection *connection)
 static gboolean
 write_some(MmConnection *connection, GError **error)
 {
-  GByteArray *output = connection->output;
+  GByteArray *output = connection->output.buffer;
   gboolean progress = FALSE;
   connection->output_peak = MAX(connection->output_peak, (gsize)output->len);
   while (pending_output(connection) > 0 && connection->writable) {
     struct iovec iov[MM_CONNECTION_IOV_MAX];
-    int pieces = gather(connection, iov, MM_CONNECTION_IOV_MAX);
+    int pieces = mm_output_queue_gather(&connection->output, iov, MM_CONNECTION_IOV_MAX);
     ssize_t n = send_pieces(connection->fd, iov, pieces);
     if (n < 0) {
       if (errno == EINTR)
@@ -425,25 +345,21 @@ write_some(MmConnection *connection, GError **error)
                   g_strerror(errno));
       return FALSE;
     }
-    advance(connection, (gsize)n);
+    mm_output_queue_advance(&connection->output, (gsize)n);
     progress = TRUE;
   }
   gsize pending = pending_output(connection);
   if (pending == 0) {
     output->len = 0; /* what g_byte_array_set_size(output, 0) does, without its calls */
-    connection->output_sent = 0;
+    connection->output.sent = 0;
     connection->write_deadline = 0;
     watch_output(connection, FALSE);
     return TRUE;
   }
   watch_output(connection, !connection->writable);
-  if (connection->output_sent > MM_CONNECTION_OUTPUT_COMPACT_SIZE &&
-      connection->output_sent > pending) {
-    g_byte_array_remove_range(output, 0, (guint)connection->output_sent);
-    for (guint i = 0; connection->references && i < connection->references->len; i++)
-      g_array_index(connection->references, OutputReference, i).position -= connection->output_sent;
-    connection->output_sent = 0;
-  }
+  if (connection->output.sent > MM_CONNECTION_OUTPUT_COMPACT_SIZE &&
+      connection->output.sent > pending)
+    mm_output_queue_compact(&connection->output);
   if (connection->write_timeout == 0)
     connection->write_deadline = 0;
   else if (progress || connection->write_deadline == 0)
@@ -559,20 +475,19 @@ connection_release(MmConnection *connection)
   g_clear_pointer(&connection->name, g_free);
   g_clear_error(&connection->pending_error);
   /* Referenced bytes belong to others: none stays behind in a pooled connection. */
-  drop_output(connection);
-  g_clear_pointer(&connection->references, g_array_unref);
+  mm_output_queue_release_references(&connection->output);
   if (pool.length < MM_CONNECTION_POOL_SIZE &&
       connection->input_capacity <= MM_CONNECTION_POOL_BUFFER_MAX &&
       connection->output_peak <= MM_CONNECTION_POOL_BUFFER_MAX) {
-    g_byte_array_set_size(connection->output, 0);
-    pool.entries[pool.length++] = (PoolEntry){connection, connection->input, connection->output};
+    pool.entries[pool.length++] =
+      (PoolEntry){connection, connection->input, connection->output.buffer};
     if (connection->input)
       POISON(connection->input, connection->input_capacity);
     POISON(connection, sizeof *connection);
     return;
   }
   g_free(connection->input);
-  g_byte_array_unref(connection->output);
+  g_byte_array_unref(connection->output.buffer);
   g_free(connection);
 }
 
@@ -606,15 +521,15 @@ connection_create(int fd, ConnectionState state, gboolean output,
       UNPOISON(connection->input, connection->input_capacity);
     guint8 *input = connection->input;
     gsize input_capacity = connection->input_capacity;
-    GByteArray *output = connection->output;
+    GByteArray *output = connection->output.buffer;
     *connection = (MmConnection){
       .input = input,
       .input_capacity = input_capacity,
-      .output = output,
+      .output.buffer = output,
     };
   } else {
     connection = g_new0(MmConnection, 1);
-    connection->output = g_byte_array_new();
+    connection->output.buffer = g_byte_array_new();
   }
   mm_event_watch_init(&connection->watch, on_event);
   connection->fd = fd;
@@ -720,7 +635,7 @@ GByteArray *
 mm_connection_output(MmConnection *connection)
 {
   g_return_val_if_fail(connection != NULL, NULL);
-  return connection->output;
+  return connection->output.buffer;
 }
 
 /* mm_connection_output_add_bytes - queue bytes by reference after the output buffer */
@@ -735,20 +650,10 @@ mm_connection_output_add_bytes(MmConnection *connection, GBytes *bytes, gsize of
   /* A closed connection's output is dropped at the next flush: drop these at once. */
   if (length == 0 || connection->freed || connection->state == STATE_CLOSED)
     return;
-  if (length < MM_CONNECTION_REFERENCE_MIN) {
-    g_byte_array_append(connection->output, data + offset, (guint)length);
-    return;
-  }
-  if (connection->references == NULL)
-    connection->references = g_array_new(FALSE, FALSE, sizeof(OutputReference));
-  OutputReference reference = {
-    .position = connection->output->len,
-    .bytes = g_bytes_ref(bytes),
-    .data = data + offset,
-    .length = length,
-  };
-  g_array_append_val(connection->references, reference);
-  connection->reference_pending += length;
+  if (length < MM_CONNECTION_REFERENCE_MIN)
+    g_byte_array_append(connection->output.buffer, data + offset, (guint)length);
+  else
+    mm_output_queue_add_bytes(&connection->output, bytes, offset, length);
 }
 
 /* mm_connection_flush - write now what the socket takes, the rest when it is writable */
@@ -759,7 +664,7 @@ mm_connection_flush(MmConnection *connection)
   if (connection->freed)
     return;
   if (connection->state == STATE_CLOSED) {
-    drop_output(connection);
+    mm_output_queue_clear(&connection->output);
     return;
   }
   if (connection->state != STATE_OPEN || connection->pending_error ||
