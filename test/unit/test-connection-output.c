@@ -143,6 +143,32 @@ test_order(void)
   peer_clear(&peer);
 }
 
+/* More pieces than one gathered write takes (buffer bytes between 20 references): they
+ * leave over several writes, in order. */
+static void
+test_many_pieces(void)
+{
+  Peer peer;
+  int other = pair(&peer, 0);
+  n_released = 0;
+  g_autoptr(GByteArray) expected = g_byte_array_new();
+  for (guint i = 0; i < 20; i++) {
+    guint8 mark = (guint8)('A' + i);
+    g_byte_array_append(mm_connection_output(peer.connection), &mark, 1);
+    g_byte_array_append(expected, &mark, 1);
+    g_autoptr(GBytes) chunk = pattern(5000, i);
+    mm_connection_output_add_bytes(peer.connection, chunk, 0, 5000);
+    g_byte_array_append(expected, g_bytes_get_data(chunk, NULL), 5000);
+  }
+  mm_connection_flush(peer.connection);
+  g_autoptr(GByteArray) received = read_exactly(other, expected->len, 65536);
+  g_assert_cmpmem(received->data, received->len, expected->data, expected->len);
+  g_assert_cmpuint(mm_connection_get_pending_output(peer.connection), ==, 0);
+  g_assert_cmpuint(n_released, ==, 20);
+  close(other);
+  peer_clear(&peer);
+}
+
 /* A socket that fills up in the middle of a referenced piece: the write resumes inside it,
  * through many short reads, and packets queued meanwhile follow in order. */
 static void
@@ -252,6 +278,7 @@ main(int argc, char **argv)
 {
   g_test_init(&argc, &argv, NULL);
   g_test_add_func("/connection-output/order", test_order);
+  g_test_add_func("/connection-output/many-pieces", test_many_pieces);
   g_test_add_func("/connection-output/partial-writes", test_partial_writes);
   g_test_add_func("/connection-output/dropped", test_dropped);
   g_test_add_func("/connection-output/spool-references", test_spool_references);
