@@ -11,10 +11,19 @@
 
 G_DEFINE_QUARK(mm-body-spool-error-quark, mm_body_spool_error)
 
+/* The in-memory body's first allocation; it doubles from there. */
+#define MM_BODY_SPOOL_INITIAL_CAPACITY 1024
+
 struct MmBodySpool {
   gsize memory_limit;
   char *temporary_directory;
-  GByteArray *memory;  /* the body while it is small */
+  /* The body while it is small: MEMORY's first LENGTH bytes, at DATA. Others may hold
+   * references to MEMORY (mm_body_spool_get_bytes): bytes once written never change, and
+   * growing moves the body to new memory unless nobody else holds the old one. */
+  GBytes *memory;
+  guint8 *data;
+  gsize length;
+  gsize capacity;
   int fd;              /* the unlinked file once it is not, else -1 */
   guint64 size;
   guint64 max_size;
@@ -27,7 +36,6 @@ mm_body_spool_new(gsize memory_limit, const char *temporary_directory)
   MmBodySpool *spool = g_new0(MmBodySpool, 1);
   spool->memory_limit = memory_limit;
   spool->temporary_directory = g_strdup(temporary_directory);
-  spool->memory = g_byte_array_new();
   spool->fd = -1;
   spool->max_size = MM_BODY_SPOOL_MAX_SIZE_DEFAULT;
   return spool;
@@ -47,7 +55,6 @@ mm_body_spool_free(MmBodySpool *spool)
   if (spool == NULL)
     return;
   mm_body_spool_clear(spool);
-  g_byte_array_unref(spool->memory);
   g_free(spool->temporary_directory);
   g_free(spool);
 }
@@ -78,6 +85,37 @@ write_all(int fd, const guint8 *data, gsize length, GError **error)
   return TRUE;
 }
 
+/* drop_memory - let go of the in-memory body (holders of references keep their bytes) */
+static void
+drop_memory(MmBodySpool *spool)
+{
+  g_clear_pointer(&spool->memory, g_bytes_unref);
+  spool->data = NULL;
+  spool->length = spool->capacity = 0;
+}
+
+/* reserve - room for NEEDED bytes in memory, doubling; reallocated in place when nobody
+ * else holds the memory, else the body is copied to new memory and the old left to them */
+static void
+reserve(MmBodySpool *spool, gsize needed)
+{
+  if (needed <= spool->capacity)
+    return;
+  gsize capacity = MAX(spool->capacity, (gsize)MM_BODY_SPOOL_INITIAL_CAPACITY);
+  while (capacity < needed)
+    capacity = capacity > G_MAXSIZE / 2 ? needed : capacity * 2;
+  guint8 *data = NULL;
+  if (spool->memory) {
+    /* Steals the memory when ours is the only reference, copies it otherwise. */
+    gsize size = 0;
+    data = g_bytes_unref_to_data(g_steal_pointer(&spool->memory), &size);
+  }
+  data = g_realloc(data, capacity);
+  spool->memory = g_bytes_new_take(data, capacity);
+  spool->data = data;
+  spool->capacity = capacity;
+}
+
 /* spill - move the in-memory body to a new unlinked temporary file */
 static gboolean
 spill(MmBodySpool *spool, GError **error)
@@ -91,12 +129,12 @@ spill(MmBodySpool *spool, GError **error)
   }
   /* Nobody else may open it, and it disappears with the fd even if we crash. */
   g_unlink(template);
-  if (!write_all(fd, spool->memory->data, spool->memory->len, error)) {
+  if (!write_all(fd, spool->data, spool->length, error)) {
     close(fd);
     return FALSE;
   }
   spool->fd = fd;
-  g_byte_array_set_size(spool->memory, 0);
+  drop_memory(spool);
   return TRUE;
 }
 
@@ -112,7 +150,7 @@ mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize length, GErro
                 spool->max_size);
     return FALSE;
   }
-  if (spool->fd < 0 && spool->memory->len + length > spool->memory_limit) {
+  if (spool->fd < 0 && spool->length + length > spool->memory_limit) {
     if (!spill(spool, error))
       return FALSE;
   }
@@ -124,7 +162,9 @@ mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize length, GErro
     if (!write_all(spool->fd, data, length, error))
       return FALSE;
   } else {
-    g_byte_array_append(spool->memory, data, (guint)length);
+    reserve(spool, spool->length + length);
+    memcpy(spool->data + spool->length, data, length);
+    spool->length += length;
   }
   spool->size += length;
   return TRUE;
@@ -144,9 +184,9 @@ mm_body_spool_read(MmBodySpool *spool, guint64 offset, guint8 *buffer, gsize len
   gsize wanted = (gsize)MIN((guint64)length, spool->size - offset);
   if (spool->fd < 0) {
     if (view) {
-      *view = spool->memory->data + offset;
+      *view = spool->data + offset;
     } else {
-      memcpy(buffer, spool->memory->data + offset, wanted);
+      memcpy(buffer, spool->data + offset, wanted);
     }
     *read = wanted;
     return TRUE;
@@ -177,6 +217,13 @@ mm_body_spool_get_size(const MmBodySpool *spool)
   return spool->size;
 }
 
+/* mm_body_spool_get_bytes - the in-memory body's memory, NULL on disk or when empty */
+GBytes *
+mm_body_spool_get_bytes(MmBodySpool *spool)
+{
+  return spool->fd >= 0 ? NULL : spool->memory;
+}
+
 /* mm_body_spool_is_on_disk - TRUE once spilled */
 gboolean
 mm_body_spool_is_on_disk(const MmBodySpool *spool)
@@ -192,12 +239,7 @@ mm_body_spool_clear(MmBodySpool *spool)
     close(spool->fd);
     spool->fd = -1;
   }
-  /* Keep a small buffer for the next message; drop a large one. */
-  if (spool->memory->len > 64 * 1024) {
-    g_byte_array_unref(spool->memory);
-    spool->memory = g_byte_array_new();
-  } else {
-    g_byte_array_set_size(spool->memory, 0);
-  }
+  /* Not reused: references to the old body may still be out. */
+  drop_memory(spool);
   spool->size = 0;
 }

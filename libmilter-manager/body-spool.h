@@ -41,6 +41,12 @@ gboolean mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize leng
 gboolean mm_body_spool_read(MmBodySpool *spool, guint64 offset, guint8 *buffer, gsize length,
                             const guint8 **view, gsize *read, GError **error);
 
+/* mm_body_spool_get_bytes - the memory holding the in-memory body from offset 0 (bytes past
+ * mm_body_spool_get_size() are not the body yet); NULL when the body is on disk or nothing
+ * was appended. Not referenced for the caller: g_bytes_ref keeps the body's bytes as they
+ * are after later appends, a spill, clear or free (bytes once appended never change). */
+GBytes *mm_body_spool_get_bytes(MmBodySpool *spool);
+
 /* mm_body_spool_get_size - bytes held */
 guint64 mm_body_spool_get_size(const MmBodySpool *spool);
 

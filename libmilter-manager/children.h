@@ -61,7 +61,14 @@ void mm_children_step(MmChildren *children, const MmCommand *command, const guin
 /* The message phase: each child gets the message in turn (see message-phase.c). */
 void mm_children_header(MmChildren *children, const char *name, const char *value);
 void mm_children_end_of_header(MmChildren *children);
+/* mm_children_body - a body chunk; DATA NULL with LENGTH > 0: the chunk whose bytes
+ * mm_children_body_ahead took when they arrived */
 void mm_children_body(MmChildren *children, const guint8 *data, gsize length);
+/* mm_children_body_ahead - keep the bytes of a BODY that arrived while an earlier BODY is
+ * still with the children, so that they are not copied twice; no child sees them before their
+ * mm_children_body(children, NULL, LENGTH). FALSE: not kept (no message, a verdict, or past
+ * the spool's memory): the caller keeps them and passes them as usual. */
+gboolean mm_children_body_ahead(MmChildren *children, const guint8 *data, gsize length);
 void mm_children_end_of_message(MmChildren *children, const guint8 *data, gsize length);
 
 /* mm_children_abort - the MTA ended the transaction: children in it get ABORT */

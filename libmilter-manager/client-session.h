@@ -75,9 +75,11 @@ MmClientSend mm_client_session_send_header(MmClientSession *session, const MmHea
                                            gboolean mta_leading_space, const MmMacros *macros);
 
 /* mm_client_session_send_body - one body chunk of at most
- * mm_client_session_get_max_chunk() bytes */
-MmClientSend mm_client_session_send_body(MmClientSession *session, const guint8 *data,
-                                         gsize length, const MmMacros *macros);
+ * mm_client_session_get_max_chunk() bytes; when OWNER (may be NULL) holds DATA, the chunk
+ * is queued by reference instead of copied (mm_connection_output_add_bytes) */
+MmClientSend mm_client_session_send_body(MmClientSession *session, GBytes *owner,
+                                         const guint8 *data, gsize length,
+                                         const MmMacros *macros);
 
 /* mm_client_session_abort - end the child's transaction (no reply expected) */
 void mm_client_session_abort(MmClientSession *session);

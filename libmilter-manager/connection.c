@@ -9,9 +9,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "event-loop.h"
+#include "output-queue.h"
 #include "packet.h"
 #include "protocol.h"
 
@@ -48,6 +50,11 @@ G_DEFINE_QUARK(mm-connection-error-quark, mm_connection_error)
 #define MM_CONNECTION_POOL_SIZE 64
 /* Buffers that grew beyond this (a large body chunk) are not kept in the pool. */
 #define MM_CONNECTION_POOL_BUFFER_MAX 16384
+/* Referenced output shorter than this is copied: a copy costs less than the bookkeeping and
+ * the gathered write, and small packets keep leaving in one plain send. */
+#define MM_CONNECTION_REFERENCE_MIN 4096
+/* Pieces of output one gathered write takes at most (far below IOV_MAX). */
+#define MM_CONNECTION_IOV_MAX 16
 
 typedef enum {
   STATE_CONNECTING,
@@ -78,8 +85,7 @@ struct MmConnection {
   gsize input_capacity;
   gsize max_data_length;
 
-  GByteArray *output;
-  gsize output_sent; /* bytes at the front of output already written */
+  MmOutputQueue output;
   gsize output_peak; /* largest queue seen: whether the buffer may go back to the pool */
   gsize input_step;  /* the input buffer's first size and growth step */
   gsize max_pending_output;
@@ -127,7 +133,24 @@ mm_connection_get_time(void)
 static gsize
 pending_output(const MmConnection *connection)
 {
-  return connection->output->len - connection->output_sent;
+  return mm_output_queue_pending(&connection->output);
+}
+
+/* send_pieces - one send (one piece) or sendmsg (several); a pipe or file gets write(v) */
+static ssize_t
+send_pieces(int fd, struct iovec *iov, int n)
+{
+  if (n == 1) {
+    ssize_t written = send(fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (written < 0 && errno == ENOTSOCK)
+      written = write(fd, iov[0].iov_base, iov[0].iov_len);
+    return written;
+  }
+  struct msghdr message = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+  ssize_t written = sendmsg(fd, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+  if (written < 0 && errno == ENOTSOCK)
+    written = writev(fd, iov, n);
+  return written;
 }
 
 /* sync_deadline - give the event loop the nearer of the timer and the write deadline */
@@ -198,8 +221,7 @@ connection_close(MmConnection *connection, GError *error)
     return;
   release_fd(connection);
   connection->input_start = connection->input_length = 0;
-  g_byte_array_set_size(connection->output, 0);
-  connection->output_sent = 0;
+  mm_output_queue_clear(&connection->output);
 }
 
 /* close_with - close with a new error of CODE */
@@ -305,15 +327,13 @@ read_some(MmConnection *connection)
 static gboolean
 write_some(MmConnection *connection, GError **error)
 {
-  GByteArray *output = connection->output;
+  GByteArray *output = connection->output.buffer;
   gboolean progress = FALSE;
   connection->output_peak = MAX(connection->output_peak, (gsize)output->len);
   while (pending_output(connection) > 0 && connection->writable) {
-    const guint8 *data = output->data + connection->output_sent;
-    gsize length = pending_output(connection);
-    ssize_t n = send(connection->fd, data, length, MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n < 0 && errno == ENOTSOCK)
-      n = write(connection->fd, data, length);
+    struct iovec iov[MM_CONNECTION_IOV_MAX];
+    int pieces = mm_output_queue_gather(&connection->output, iov, MM_CONNECTION_IOV_MAX);
+    ssize_t n = send_pieces(connection->fd, iov, pieces);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -325,23 +345,21 @@ write_some(MmConnection *connection, GError **error)
                   g_strerror(errno));
       return FALSE;
     }
-    connection->output_sent += (gsize)n;
+    mm_output_queue_advance(&connection->output, (gsize)n);
     progress = TRUE;
   }
   gsize pending = pending_output(connection);
   if (pending == 0) {
     output->len = 0; /* what g_byte_array_set_size(output, 0) does, without its calls */
-    connection->output_sent = 0;
+    connection->output.sent = 0;
     connection->write_deadline = 0;
     watch_output(connection, FALSE);
     return TRUE;
   }
   watch_output(connection, !connection->writable);
-  if (connection->output_sent > MM_CONNECTION_OUTPUT_COMPACT_SIZE &&
-      connection->output_sent > pending) {
-    g_byte_array_remove_range(output, 0, (guint)connection->output_sent);
-    connection->output_sent = 0;
-  }
+  if (connection->output.sent > MM_CONNECTION_OUTPUT_COMPACT_SIZE &&
+      connection->output.sent > pending)
+    mm_output_queue_compact(&connection->output);
   if (connection->write_timeout == 0)
     connection->write_deadline = 0;
   else if (progress || connection->write_deadline == 0)
@@ -456,18 +474,20 @@ connection_release(MmConnection *connection)
 {
   g_clear_pointer(&connection->name, g_free);
   g_clear_error(&connection->pending_error);
+  /* Referenced bytes belong to others: none stays behind in a pooled connection. */
+  mm_output_queue_release_references(&connection->output);
   if (pool.length < MM_CONNECTION_POOL_SIZE &&
       connection->input_capacity <= MM_CONNECTION_POOL_BUFFER_MAX &&
       connection->output_peak <= MM_CONNECTION_POOL_BUFFER_MAX) {
-    g_byte_array_set_size(connection->output, 0);
-    pool.entries[pool.length++] = (PoolEntry){connection, connection->input, connection->output};
+    pool.entries[pool.length++] =
+      (PoolEntry){connection, connection->input, connection->output.buffer};
     if (connection->input)
       POISON(connection->input, connection->input_capacity);
     POISON(connection, sizeof *connection);
     return;
   }
   g_free(connection->input);
-  g_byte_array_unref(connection->output);
+  g_byte_array_unref(connection->output.buffer);
   g_free(connection);
 }
 
@@ -501,15 +521,15 @@ connection_create(int fd, ConnectionState state, gboolean output,
       UNPOISON(connection->input, connection->input_capacity);
     guint8 *input = connection->input;
     gsize input_capacity = connection->input_capacity;
-    GByteArray *output = connection->output;
+    GByteArray *output = connection->output.buffer;
     *connection = (MmConnection){
       .input = input,
       .input_capacity = input_capacity,
-      .output = output,
+      .output.buffer = output,
     };
   } else {
     connection = g_new0(MmConnection, 1);
-    connection->output = g_byte_array_new();
+    connection->output.buffer = g_byte_array_new();
   }
   mm_event_watch_init(&connection->watch, on_event);
   connection->fd = fd;
@@ -615,7 +635,25 @@ GByteArray *
 mm_connection_output(MmConnection *connection)
 {
   g_return_val_if_fail(connection != NULL, NULL);
-  return connection->output;
+  return connection->output.buffer;
+}
+
+/* mm_connection_output_add_bytes - queue bytes by reference after the output buffer */
+void
+mm_connection_output_add_bytes(MmConnection *connection, GBytes *bytes, gsize offset,
+                               gsize length)
+{
+  g_return_if_fail(connection != NULL && bytes != NULL);
+  gsize size = 0;
+  const guint8 *data = g_bytes_get_data(bytes, &size);
+  g_return_if_fail(offset <= size && length <= size - offset);
+  /* A closed connection's output is dropped at the next flush: drop these at once. */
+  if (length == 0 || connection->freed || connection->state == STATE_CLOSED)
+    return;
+  if (length < MM_CONNECTION_REFERENCE_MIN)
+    g_byte_array_append(connection->output.buffer, data + offset, (guint)length);
+  else
+    mm_output_queue_add_bytes(&connection->output, bytes, offset, length);
 }
 
 /* mm_connection_flush - write now what the socket takes, the rest when it is writable */
@@ -626,8 +664,7 @@ mm_connection_flush(MmConnection *connection)
   if (connection->freed)
     return;
   if (connection->state == STATE_CLOSED) {
-    g_byte_array_set_size(connection->output, 0);
-    connection->output_sent = 0;
+    mm_output_queue_clear(&connection->output);
     return;
   }
   if (connection->state != STATE_OPEN || connection->pending_error ||

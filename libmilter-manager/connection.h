@@ -56,6 +56,13 @@ void mm_connection_free(MmConnection *connection);
 /* mm_connection_output - the buffer to append encoded packets to */
 GByteArray *mm_connection_output(MmConnection *connection);
 
+/* mm_connection_output_add_bytes - queue LENGTH bytes of BYTES from OFFSET after what the
+ * output buffer holds now, without copying them (small ones are copied): BYTES is referenced
+ * until they are written or dropped, and those bytes must not change meanwhile. Packets
+ * appended to the output buffer afterwards follow them. */
+void mm_connection_output_add_bytes(MmConnection *connection, GBytes *bytes, gsize offset,
+                                    gsize length);
+
 /* mm_connection_flush - send what is queued: writes now what the socket takes, the rest
  * when it becomes writable. A packet burst appended before one flush leaves in one write. */
 void mm_connection_flush(MmConnection *connection);

@@ -28,6 +28,9 @@ struct MmMessage {
   char *change_from_args;
   char *quarantine;
   guint8 *read_buffer;          /* body chunks read back from a spilled spool */
+  /* Bytes of BODY the processed items brought: children see no further. The rest of the
+   * spool arrived ahead of its item (mm_children_body_ahead). */
+  guint64 body_visible;
 };
 
 typedef enum {
@@ -304,8 +307,10 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
                                   children->macros, child->macro_overrides);
   } else {
     MmBodySpool *body = message->current_body ? message->current_body : message->body;
-    if (!child->body_skipped && child->body_cursor < mm_body_spool_get_size(body)) {
+    guint64 size = body == message->body ? message->body_visible : mm_body_spool_get_size(body);
+    if (!child->body_skipped && child->body_cursor < size) {
       gsize max = mm_client_session_get_max_chunk(child->session, children->config->chunk_size);
+      max = (gsize)MIN((guint64)max, size - child->body_cursor);
       /* A spool in memory lends its bytes: the buffer is for one spilled to a file. */
       if (message->read_buffer == NULL && mm_body_spool_is_on_disk(body))
         message->read_buffer = g_malloc(MM_DATA_SIZE_1M);
@@ -324,7 +329,10 @@ send_next(MmChildren *children, MmMessage *message, MmChild *child)
       if (stopped_here(message, child, MM_STOPPER_BODY, &args, MM_COMMAND_BODY))
         return SENT_DONE;
       child->message_item = MM_COMMAND_BODY;
-      sent = mm_client_session_send_body(child->session, chunk, length, children->macros);
+      /* In memory, the chunk goes out by reference to the spool's bytes, which stay as they
+       * are however the body grows or ends (body-spool.h). */
+      sent = mm_client_session_send_body(child->session, mm_body_spool_get_bytes(body), chunk,
+                                         length, children->macros);
     } else if (message->end_of_message_recorded && !child->end_of_message_sent) {
       child->end_of_message_sent = TRUE;
       MmStopperArgs args = {0};
@@ -647,18 +655,33 @@ mm_children_end_of_header(MmChildren *children)
   item_arrived(children, MM_COMMAND_END_OF_HEADER);
 }
 
-/* record_body - append body bytes to the record */
+/* record_body - append body bytes to the record (DATA NULL: they are there already) */
 static gboolean
 record_body(MmChildren *children, const guint8 *data, gsize length, char item)
 {
   MmMessage *message = children->message;
   message->headers_done = TRUE;
   g_autoptr(GError) error = NULL;
-  if (!mm_body_spool_append(message->body, data, length, &error)) {
+  if (data != NULL && !mm_body_spool_append(message->body, data, length, &error)) {
     fail_message(children, error, item);
     return FALSE;
   }
+  message->body_visible += length;
   return TRUE;
+}
+
+/* mm_children_body_ahead - keep body bytes that arrived before their BODY item's turn */
+gboolean
+mm_children_body_ahead(MmChildren *children, const guint8 *data, gsize length)
+{
+  MmMessage *message = children->message;
+  /* Only in memory, where appending cannot fail half-way: a failed append is the item's to
+   * report, when its turn comes. */
+  if (message == NULL || message->verdict != MM_STATUS_NOT_CHANGED ||
+      mm_body_spool_is_on_disk(message->body) ||
+      mm_body_spool_get_size(message->body) + length > children->config->body_memory_limit)
+    return FALSE;
+  return mm_body_spool_append(message->body, data, length, NULL);
 }
 
 /* mm_children_body - a body chunk */
@@ -667,6 +690,7 @@ mm_children_body(MmChildren *children, const guint8 *data, gsize length)
 {
   if (answer_after_verdict(children, MM_COMMAND_BODY))
     return;
+  g_return_if_fail(data != NULL || length == 0 || children->message != NULL);
   ensure_message(children);
   if (record_body(children, data, length, MM_COMMAND_BODY))
     item_arrived(children, MM_COMMAND_BODY);

@@ -59,6 +59,11 @@ static const char *const accepted_commands[STATE_COUNT] = {
 
 typedef struct {
   char code;
+  gboolean recorded;   /* a BODY whose bytes are in the message already: no data here */
+  /* A BODY behind it may be recorded ahead: it and every item before it, the one in
+   * progress included, are HEADER, END_OF_HEADER or BODY of the message in progress, and
+   * every BODY among them is recorded (so that the body's bytes keep their order). */
+  gboolean ahead_after;
   gsize length;
   guint8 data[];
 } QueuedPacket;
@@ -417,6 +422,8 @@ queue_packet(char code, const guint8 *data, gsize length)
 {
   QueuedPacket *packet = g_malloc(sizeof(QueuedPacket) + length);
   packet->code = code;
+  packet->recorded = FALSE;
+  packet->ahead_after = FALSE;
   packet->length = length;
   if (length > 0)
     memcpy(packet->data, data, length);
@@ -465,7 +472,44 @@ dropped(MmServerSession *session, char code)
          (code == MM_COMMAND_BODY && session->body_skipped);
 }
 
-/* process - one command from the MTA, when nothing else is in progress */
+/* is_message_item - HEADER, END_OF_HEADER or BODY: what may come between the message's start
+ * and its end without ending it */
+static gboolean
+is_message_item(char code)
+{
+  return code == MM_COMMAND_HEADER || code == MM_COMMAND_END_OF_HEADER || code == MM_COMMAND_BODY;
+}
+
+/* enqueue - keep a packet that arrived while an earlier one is in progress. A BODY behind
+ * nothing but message items goes straight into the message (mm_children_body_ahead): one
+ * copy instead of two for a body the MTA streams without waiting for replies. */
+static void
+enqueue(MmServerSession *session, char code, const guint8 *data, gsize length)
+{
+  const QueuedPacket *tail = g_queue_peek_tail(&session->queue);
+  gboolean ahead =
+    is_message_item(code) &&
+    (tail != NULL ? tail->ahead_after
+                  : session->state == STATE_MESSAGE && is_message_item(session->awaiting));
+  QueuedPacket *packet;
+  if (ahead && code == MM_COMMAND_BODY && length > 0 && !dropped(session, code) &&
+      mm_children_body_ahead(session->children, data, length)) {
+    packet = g_new(QueuedPacket, 1);
+    packet->code = code;
+    packet->recorded = TRUE;
+    packet->length = length;
+  } else {
+    packet = queue_packet(code, data, length);
+    /* A BODY kept here: the ones after it must wait for it. */
+    if (code == MM_COMMAND_BODY && length > 0)
+      ahead = FALSE;
+  }
+  packet->ahead_after = ahead;
+  g_queue_push_tail(&session->queue, packet);
+}
+
+/* process - one command from the MTA, when nothing else is in progress; DATA NULL with
+ * LENGTH > 0: a BODY that enqueue put in the message */
 static void
 process(MmServerSession *session, char code, const guint8 *data, gsize length)
 {
@@ -575,7 +619,7 @@ drain(MmServerSession *session)
   while (!session->ended && session->awaiting == 0 && !g_queue_is_empty(&session->queue)) {
     QueuedPacket *packet = g_queue_pop_head(&session->queue);
     session->queued_bytes -= packet->length;
-    process(session, packet->code, packet->data, packet->length);
+    process(session, packet->code, packet->recorded ? NULL : packet->data, packet->length);
     g_free(packet);
   }
   session->processing = FALSE;
@@ -602,7 +646,7 @@ on_packet(gpointer user_data, char code, const guint8 *data, gsize length)
     drain(session);
     return;
   }
-  g_queue_push_tail(&session->queue, queue_packet(code, data, length));
+  enqueue(session, code, data, length);
   session->queued_bytes += length;
   if (session->queued_bytes > MM_SERVER_SESSION_MAX_QUEUED_BYTES)
     mm_connection_set_reading(session->connection, FALSE);
