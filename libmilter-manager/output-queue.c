@@ -11,13 +11,6 @@ typedef struct {
   gsize length;
 } OutputReference;
 
-/* mm_output_queue_pending - bytes queued and not yet written */
-gsize
-mm_output_queue_pending(const MmOutputQueue *queue)
-{
-  return queue->buffer->len - queue->sent + queue->reference_pending;
-}
-
 /* mm_output_queue_add_bytes - queue a range by reference after the buffer's bytes */
 void
 mm_output_queue_add_bytes(MmOutputQueue *queue, GBytes *bytes, gsize offset, gsize length)

@@ -17,8 +17,13 @@ typedef struct {
   gsize reference_pending; /* bytes of the references not yet written */
 } MmOutputQueue;
 
-/* mm_output_queue_pending - bytes queued and not yet written, references included */
-gsize mm_output_queue_pending(const MmOutputQueue *queue);
+/* mm_output_queue_pending - bytes queued and not yet written, references included (inline:
+ * the connection asks on every flush) */
+static inline gsize
+mm_output_queue_pending(const MmOutputQueue *queue)
+{
+  return queue->buffer->len - queue->sent + queue->reference_pending;
+}
 
 /* mm_output_queue_add_bytes - queue LENGTH bytes of BYTES from OFFSET (referenced until
  * written or dropped) after what the buffer holds now */
