@@ -438,12 +438,7 @@ mm_client_session_send_body(MmClientSession *session, GBytes *owner, const guint
     mm_command_encode_body(out, MM_COMMAND_BODY, data, length);
   } else {
     /* The packet's header here, its data by reference: the body is not copied per child. */
-    gsize start = mm_packet_begin(out, MM_COMMAND_BODY);
-    guint32 packet_length = (guint32)(1 + length); /* the code, then the data to follow */
-    out->data[start] = (guint8)(packet_length >> 24);
-    out->data[start + 1] = (guint8)(packet_length >> 16);
-    out->data[start + 2] = (guint8)(packet_length >> 8);
-    out->data[start + 3] = (guint8)packet_length;
+    mm_packet_end_followed(out, mm_packet_begin(out, MM_COMMAND_BODY), length);
     mm_connection_output_add_bytes(session->connection, owner,
                                    (gsize)(data - (const guint8 *)g_bytes_get_data(owner, NULL)),
                                    length);

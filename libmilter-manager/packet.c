@@ -57,8 +57,15 @@ mm_packet_begin(GByteArray *out, char code)
 void
 mm_packet_end(GByteArray *out, gsize start)
 {
+  mm_packet_end_followed(out, start, 0);
+}
+
+/* mm_packet_end_followed - patch the length, counting FOLLOWING bytes sent from elsewhere */
+void
+mm_packet_end_followed(GByteArray *out, gsize start, gsize following)
+{
   g_return_if_fail(start + MM_PACKET_HEADER_SIZE + 1 <= out->len);
-  guint32 length = (guint32)(out->len - start - MM_PACKET_HEADER_SIZE);
+  guint32 length = (guint32)(out->len - start - MM_PACKET_HEADER_SIZE + following);
   out->data[start] = (guint8)(length >> 24);
   out->data[start + 1] = (guint8)(length >> 16);
   out->data[start + 2] = (guint8)(length >> 8);

@@ -34,5 +34,9 @@ gsize mm_packet_begin(GByteArray *out, char code);
 /* mm_packet_end - patch the length of the packet started at START */
 void mm_packet_end(GByteArray *out, gsize start);
 
+/* mm_packet_end_followed - patch the length of the packet started at START whose last
+ * FOLLOWING bytes of data are sent from elsewhere, after what OUT holds */
+void mm_packet_end_followed(GByteArray *out, gsize start, gsize following);
+
 /* mm_packet_append - a whole packet with CODE and LENGTH bytes of DATA */
 void mm_packet_append(GByteArray *out, char code, const void *data, gsize length);
