@@ -332,13 +332,7 @@ write_some(MmConnection *connection, GError **error)
   connection->output_peak = MAX(connection->output_peak, (gsize)output->len);
   while (pending_output(connection) > 0 && connection->writable) {
     struct iovec iov[MM_CONNECTION_IOV_MAX];
-    int pieces = 1;
-    /* Without references (every small packet) the buffer is the one piece. */
-    if (connection->output.reference_pending == 0)
-      iov[0] = (struct iovec){output->data + connection->output.sent,
-                              output->len - connection->output.sent};
-    else
-      pieces = mm_output_queue_gather(&connection->output, iov, MM_CONNECTION_IOV_MAX);
+    int pieces = mm_output_queue_gather(&connection->output, iov, MM_CONNECTION_IOV_MAX);
     ssize_t n = send_pieces(connection->fd, iov, pieces);
     if (n < 0) {
       if (errno == EINTR)
@@ -351,10 +345,7 @@ write_some(MmConnection *connection, GError **error)
                   g_strerror(errno));
       return FALSE;
     }
-    if (connection->output.reference_pending == 0)
-      connection->output.sent += (gsize)n;
-    else
-      mm_output_queue_advance(&connection->output, (gsize)n);
+    mm_output_queue_advance(&connection->output, (gsize)n);
     progress = TRUE;
   }
   gsize pending = pending_output(connection);

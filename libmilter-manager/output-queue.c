@@ -27,9 +27,9 @@ mm_output_queue_add_bytes(MmOutputQueue *queue, GBytes *bytes, gsize offset, gsi
   queue->reference_pending += length;
 }
 
-/* mm_output_queue_gather - the queued output in order, as at most MAX pieces */
+/* mm_output_queue_gather_references - the queued output in order, as at most MAX pieces */
 int
-mm_output_queue_gather(const MmOutputQueue *queue, struct iovec *iov, int max)
+mm_output_queue_gather_references(const MmOutputQueue *queue, struct iovec *iov, int max)
 {
   GByteArray *buffer = queue->buffer;
   gsize position = queue->sent;
@@ -52,9 +52,9 @@ mm_output_queue_gather(const MmOutputQueue *queue, struct iovec *iov, int max)
   return n;
 }
 
-/* mm_output_queue_advance - WRITTEN bytes left, in gather's order */
+/* mm_output_queue_advance_references - WRITTEN bytes left, in gather's order */
 void
-mm_output_queue_advance(MmOutputQueue *queue, gsize written)
+mm_output_queue_advance_references(MmOutputQueue *queue, gsize written)
 {
   while (written > 0) {
     if (queue->references == NULL || queue->references->len == 0) {

@@ -29,13 +29,40 @@ mm_output_queue_pending(const MmOutputQueue *queue)
  * written or dropped) after what the buffer holds now */
 void mm_output_queue_add_bytes(MmOutputQueue *queue, GBytes *bytes, gsize offset, gsize length);
 
-/* mm_output_queue_gather - what is queued, in order, as at most MAX pieces; returns their
- * number */
-int mm_output_queue_gather(const MmOutputQueue *queue, struct iovec *iov, int max);
+/* mm_output_queue_gather_references, mm_output_queue_advance_references - the general
+ * cases of the two below, for a queue holding references */
+int mm_output_queue_gather_references(const MmOutputQueue *queue, struct iovec *iov, int max);
+void mm_output_queue_advance_references(MmOutputQueue *queue, gsize written);
+
+/* mm_output_queue_has_references - whether ranges are queued by reference (inline, as the two
+ * below: every small packet goes through them, and then the buffer is the one piece) */
+static inline gboolean
+mm_output_queue_has_references(const MmOutputQueue *queue)
+{
+  return queue->references != NULL && queue->references->len > 0;
+}
+
+/* mm_output_queue_gather - what is queued, in order, as at most MAX (>= 1) pieces; returns
+ * their number */
+static inline int
+mm_output_queue_gather(const MmOutputQueue *queue, struct iovec *iov, int max)
+{
+  if (mm_output_queue_has_references(queue))
+    return mm_output_queue_gather_references(queue, iov, max);
+  iov[0] = (struct iovec){queue->buffer->data + queue->sent, queue->buffer->len - queue->sent};
+  return 1;
+}
 
 /* mm_output_queue_advance - WRITTEN bytes left, in gather's order: references written are
  * released */
-void mm_output_queue_advance(MmOutputQueue *queue, gsize written);
+static inline void
+mm_output_queue_advance(MmOutputQueue *queue, gsize written)
+{
+  if (mm_output_queue_has_references(queue))
+    mm_output_queue_advance_references(queue, written);
+  else
+    queue->sent += written;
+}
 
 /* mm_output_queue_compact - cut the written bytes from the buffer's front */
 void mm_output_queue_compact(MmOutputQueue *queue);
