@@ -6,22 +6,13 @@
 # TCP ports: 41400-41409.
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-. "$top_srcdir/test/lib/tap.sh"
-. "$top_srcdir/test/lib/postfix.sh"
-. "$top_srcdir/test/peers/peers.sh"
-. "$top_srcdir/test/lib/manager.sh"
-# A test killed by a signal still stops its servers (the EXIT trap runs on exit).
-trap 'exit 143' TERM INT
+. "$top_srcdir/test/lib/postfix-manager.sh"
 
-SMTP_CLIENT="/usr/bin/python3 $top_srcdir/test/lib/smtp-client.py"
 REJECT_TEXT='550 5.7.1 header rejected by the test'
 LOGGED_TEXT='5.7.1 header rejected by the test'   # Postfix logs it without the code
 MANY_HEADERS=40
 
-why=$(postfix_available) || tap_skip_all "$why"
-why=$(peers_have_scripted_milter) || tap_skip_all "$why"
-why=$(manager_available) || tap_skip_all "$why"
-why=$(peers_have_python_milter) || tap_skip_all "$why"
+postfix_manager_require python
 
 tap_plan 15
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-postfix-manager-deferred.XXXXXX")

@@ -6,22 +6,14 @@
 # TCP ports: 31060-31069 (this test's share of the interop range 31000-31099).
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-. "$top_srcdir/test/lib/tap.sh"
-. "$top_srcdir/test/lib/postfix.sh"
-. "$top_srcdir/test/peers/peers.sh"
-. "$top_srcdir/test/lib/manager.sh"
-# A test killed by a signal still stops its servers (the EXIT trap runs on exit).
-trap 'exit 143' TERM INT
+. "$top_srcdir/test/lib/postfix-manager.sh"
 
-SMTP_CLIENT="/usr/bin/python3 $top_srcdir/test/lib/smtp-client.py"
 OPENDKIM=${OPENDKIM:-$(command -v opendkim || echo /usr/sbin/opendkim)}
 OPENDKIM_GENKEY=${OPENDKIM_GENKEY:-$(command -v opendkim-genkey || echo /usr/sbin/opendkim-genkey)}
 DOMAIN=example.org
 SELECTOR=mmtest
 
-why=$(postfix_available) || tap_skip_all "$why"
-why=$(peers_have_scripted_milter) || tap_skip_all "$why"
-why=$(manager_available) || tap_skip_all "$why"
+postfix_manager_require
 [ -x "$OPENDKIM" ] || tap_skip_all "opendkim is not installed (Debian package opendkim)"
 [ -x "$OPENDKIM_GENKEY" ] || tap_skip_all "opendkim-genkey is not installed (Debian package opendkim-tools)"
 

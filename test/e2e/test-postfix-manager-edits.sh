@@ -6,14 +6,8 @@
 # TCP ports: 31000-31029 (this test's share of the interop range 31000-31099).
 
 : "${top_srcdir:=$(cd "$(dirname "$0")/../.." && pwd)}"
-. "$top_srcdir/test/lib/tap.sh"
-. "$top_srcdir/test/lib/postfix.sh"
-. "$top_srcdir/test/peers/peers.sh"
-. "$top_srcdir/test/lib/manager.sh"
-# A test killed by a signal still stops its servers (the EXIT trap runs on exit).
-trap 'exit 143' TERM INT
+. "$top_srcdir/test/lib/postfix-manager.sh"
 
-SMTP_CLIENT="/usr/bin/python3 $top_srcdir/test/lib/smtp-client.py"
 # The large message: bigger than 1 MB and than the daemon's in-memory body limit set below.
 BIG_LINES=20000          # 76 characters each: 1.56 MB
 BODY_MEMORY_LIMIT=262144
@@ -21,10 +15,7 @@ BODY_MEMORY_LIMIT=262144
 LOAD_MESSAGES=40
 LOAD_SESSIONS=5
 
-why=$(postfix_available) || tap_skip_all "$why"
-why=$(peers_have_scripted_milter) || tap_skip_all "$why"
-why=$(manager_available) || tap_skip_all "$why"
-why=$(peers_have_python_milter) || tap_skip_all "$why"
+postfix_manager_require python
 
 tap_plan 33
 work=$(mktemp -d "${TMPDIR:-/tmp}/test-postfix-manager-edits.XXXXXX")
