@@ -10,7 +10,8 @@ usage: bench/run.sh [options]   (from a build tree: `make bench`, or top_builddi
   --quick               one tiny cell per row (floor and 1 child, 1 KB, concurrency 2, 100 sessions)
   --duration S          seconds each cell starts sessions for (default 3)
   --sessions N          a fixed number of sessions per cell instead of a duration
-  --children LIST       child counts; 0 is the floor, straight to one child (default "0 1 3 5")
+  --children LIST       child counts; 0 is the floor, straight to one child (default "0 1 3 5");
+                        "relay" is one child behind bench/null-relay, the cheapest proxy possible
   --bodies LIST         body sizes in bytes (default "1024 1048576")
   --concurrency LIST    concurrent sessions (default "1 50 1000")
   --workers LIST        manager.n_workers values tried for --workers-children (default "0 2")
@@ -60,6 +61,10 @@ esac
 BENCH_NAME=bench/run.sh
 . "$(dirname "$0")/lib.sh"
 test_client="$top_builddir/src/milter-test-client"
+null_relay="$top_builddir/bench/null-relay"
+case " $children_list " in
+  *" relay "*) [ -x "$null_relay" ] || { echo "bench/run.sh: $null_relay is not built" >&2; exit 2; } ;;
+esac
 if [ "$child_kind" = event ] && [ ! -x "$test_client" ]; then
   echo "bench/run.sh: $test_client is not built" >&2
   exit 2
@@ -97,12 +102,12 @@ start_child() {
   fi
 }
 
-# start_children N - N children (the last one adds a header when N > 1)
+# start_children N - N children (the last one adds a header when N > 1); 0 and relay: one
 child_pids=""
 child_specs=()
 start_children() {
   local n=$1 count=$1 i
-  [ "$n" = 0 ] && count=1
+  case $n in 0|relay) n=0; count=1 ;; esac
   stop_children
   child_specs=()
   for i in $(seq "$count"); do
@@ -130,6 +135,20 @@ $(child_milters "${#child_specs[@]}")"
   return 0
 }
 
+# start_relay - bench/null-relay from relay.sock to the first child; sets relay_pid
+relay_pid=""
+start_relay() {
+  "$null_relay" -l "$tmp/relay.sock" -t "${child_specs[0]#unix:}" 2>>"$tmp/daemon.log" &
+  relay_pid=$!
+  pids="$pids $relay_pid"
+  wait_socket "$tmp/relay.sock" || exit 1
+}
+stop_relay() {
+  kill -TERM "$relay_pid" 2>/dev/null
+  wait "$relay_pid" 2>/dev/null
+  relay_pid=""
+}
+
 # run_load SPEC BODY CONCURRENCY - one load generator run; prints its result line
 run_load() {
   local args=(-s "$1" -b "$2" -c "$3")
@@ -146,6 +165,9 @@ child_name=bench-milter
 [ "$child_kind" = event ] && child_name=milter-test-client
 echo "# children: $child_kind ($child_name)"
 echo "# floor = mta-load straight to one $child_name; N children = N-1 continue + 1 adding a header"
+case " $children_list " in
+  *" relay "*) echo "# relay = mta-load through bench/null-relay (bytes copied, no protocol) to one continue child; its CPU in mm_cpu_ms" ;;
+esac
 header=$(printf '%-8s %-7s %-7s %5s %8s %9s %9s %9s %11s %9s %11s %8s %8s' \
   children workers body conc sessions rate/s p50_ms p99_ms mm_cpu_ms mm_rss_MB child_cpu_ms \
   rate/flr p50/flr)
@@ -156,13 +178,17 @@ failed=0
 for n in $children_list; do
   start_children "$n"
   workers_here=0
-  case " $workers_children " in *" $n "*) [ "$n" -gt 0 ] && workers_here=$workers_list ;; esac
+  case " $workers_children " in *" $n "*) [ "$n" != relay ] && [ "$n" -gt 0 ] && workers_here=$workers_list ;; esac
   for workers in $workers_here; do
     for body in $bodies; do
       for conc in $concurrencies; do
         if [ "$n" = 0 ]; then
           watched=""
           spec=${child_specs[0]}
+        elif [ "$n" = relay ]; then
+          start_relay
+          watched=$relay_pid
+          spec="unix:$tmp/relay.sock"
         else
           start_workers_daemon "$workers"
           watched=$(tree_pids "$daemon_pid")
@@ -183,7 +209,7 @@ for n in $children_list; do
         child_after=$(cpu_ticks $child_pids)
         # shellcheck disable=SC2086
         rss=$(peak_rss_kb $watched)
-        [ "$n" != 0 ] && stop_daemon
+        case $n in 0) ;; relay) stop_relay ;; *) stop_daemon ;; esac
         done_sessions=$(field "$line" sessions)
         errors=$(field "$line" errors)
         [ "${errors:-1}" != 0 ] && failed=1
@@ -202,7 +228,7 @@ for n in $children_list; do
             per = s > 0 ? 1000.0 / hz / s : 0
             mmcpu = n == 0 ? "-" : sprintf("%.3f", (mma - mmb) * per)
             mmrss = n == 0 ? "-" : sprintf("%.1f", rss / 1024)
-            wk = n == 0 ? "-" : w
+            wk = (n == 0 || n == "relay") ? "-" : w
             printf "%-8s %-7s %-7s %5d %8d %9.1f %9.3f %9.3f %11s %9s %11.3f %8s %8s\n",
               (n == 0 ? "floor" : n), wk, size(body), conc, s, rate, p50, p99, mmcpu, mmrss,
               (cb == "" ? 0 : (ca - cb) * per),
