@@ -3,6 +3,7 @@
  * parallel steps (CONNECT, HELO, MAIL, RCPT, DATA, UNKNOWN) with their merge rules. */
 #include "children-private.h"
 
+#include "event-loop.h"
 #include "log.h"
 #include "negotiation.h"
 #include "protocol.h"
@@ -172,7 +173,7 @@ mm_children_negotiate(MmChildren *children, const MmOption *mta_offer)
   mm_option_clear(&offer);
   /* With no child to ask, answer from the main loop like any other negotiation. */
   if (children->n_negotiating == 0)
-    children->idle_source = g_idle_add(finish_negotiation_on_idle, children);
+    children->idle_source = mm_event_loop_defer(finish_negotiation_on_idle, children);
 }
 
 /* finish_negotiation - every child answered or failed: answer the MTA */

@@ -7,6 +7,7 @@
 
 #include "command.h"
 #include "connection.h"
+#include "event-loop.h"
 #include "log.h"
 #include "negotiation.h"
 #include "packet.h"
@@ -154,7 +155,7 @@ mm_client_session_negotiate(MmClientSession *session, const MmOption *offer)
   if (session->connection == NULL) {
     /* Report it from the main loop, as promised: the caller is still setting up. */
     session->deferred_failure = g_strdup(error->message);
-    session->deferred_source = g_idle_add(report_deferred_failure, session);
+    session->deferred_source = mm_event_loop_defer(report_deferred_failure, session);
     return;
   }
   mm_connection_set_timeout(session->connection,

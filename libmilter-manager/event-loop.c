@@ -555,3 +555,10 @@ mm_event_loop_renew_set(void)
 {
   return renew_set();
 }
+
+/* mm_event_loop_defer - see event-loop.h */
+guint
+mm_event_loop_defer(GSourceFunc func, gpointer data)
+{
+  return g_idle_add_full(G_PRIORITY_DEFAULT, func, data, NULL);
+}

@@ -107,3 +107,9 @@ void mm_event_loop_take_events(const struct epoll_event *events, int n_events);
  * the connections' registrations only (as after a fork): the only way to drop a registration
  * of an fd closed while its file lives on elsewhere. FALSE if no fresh set could be made. */
 gboolean mm_event_loop_renew_set(void);
+
+/* mm_event_loop_defer - call FUNC(DATA) once from the main loop, at the priority of the I/O
+ * events; returns the source id for g_source_remove. Not g_idle_add: an idle source waits for a
+ * pass with nothing else to dispatch, which sustained traffic never leaves (ended sessions piled
+ * up unfreed under load, and answers waited for a quiet moment). */
+guint mm_event_loop_defer(GSourceFunc func, gpointer data);

@@ -10,6 +10,7 @@
 #include "children.h"
 #include "command.h"
 #include "connection.h"
+#include "event-loop.h"
 #include "header-list.h"
 #include "log.h"
 #include "macros.h"
@@ -715,7 +716,7 @@ end_session(MmServerSession *session, const char *reason)
     mm_children_quit(session->children);
   mm_connection_free(session->connection);
   session->connection = NULL;
-  session->ended_source = g_idle_add(report_ended, session);
+  session->ended_source = mm_event_loop_defer(report_ended, session);
 }
 
 /* mm_server_session_new - serve one MTA connection */
