@@ -20,6 +20,8 @@ usage: bench/run.sh [options]   (from a build tree: `make bench`, or top_builddi
   --child-kind KIND     libmilter (default: bench-milter, Sendmail's libmilter, one thread pool
                         per child) or event (milter-test-client: event-driven on our library, the
                         kind of trivial child milter manager 2.3 measured itself with)
+  --child-policy P      other (default) or batch: the children (the floor's too) run under that
+                        CPU scheduling policy (chrt), as systemd's CPUSchedulingPolicy= sets it
   --tsv FILE            also write the rows, tab-separated, to FILE
 Build without --enable-asan for figures worth keeping: the table says when ASan is in.
 EOF
@@ -35,6 +37,7 @@ workers_children="3"
 tsv=""
 warmup=0.5
 child_kind=libmilter
+child_policy=other
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) sessions=100; duration=0; children_list="0 1"; bodies="1024"; concurrencies="2"
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
     --workers-children) workers_children=$2; shift 2 ;;
     --tsv) tsv=$2; shift 2 ;;
     --child-kind) child_kind=$2; shift 2 ;;
+    --child-policy) child_policy=$2; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "bench/run.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -57,6 +61,16 @@ done
 case $child_kind in
   libmilter|event) ;;
   *) echo "bench/run.sh: --child-kind is libmilter or event, not $child_kind" >&2; exit 2 ;;
+esac
+# The children's launcher: SCHED_BATCH spares a woken thread from preempting the one that
+# woke it, which is most of what a libmilter child's thread pool costs ("Tuning" in
+# doc/performance.md).
+child_runner=()
+case $child_policy in
+  other) ;;
+  batch) command -v chrt >/dev/null || { echo "bench/run.sh: chrt (util-linux) is needed for --child-policy batch" >&2; exit 2; }
+         child_runner=(chrt --batch 0) ;;
+  *) echo "bench/run.sh: --child-policy is other or batch, not $child_policy" >&2; exit 2 ;;
 esac
 BENCH_NAME=bench/run.sh
 . "$(dirname "$0")/lib.sh"
@@ -94,11 +108,12 @@ start_child() {
   if [ "$child_kind" = event ]; then
     local header=()
     [ "$2" = yes ] && header=(--add-header=X-Bench-Checked:yes)
-    "$test_client" -q -s "unix:$socket" "${header[@]}" >/dev/null 2>>"$tmp/children.log" &
+    "${child_runner[@]}" "$test_client" -q -s "unix:$socket" "${header[@]}" >/dev/null \
+      2>>"$tmp/children.log" &
   else
     local header=()
     [ "$2" = yes ] && header=(-n X-Bench-Checked)
-    "$bench_milter" -s "unix:$socket" "${header[@]}" 2>>"$tmp/children.log" &
+    "${child_runner[@]}" "$bench_milter" -s "unix:$socket" "${header[@]}" 2>>"$tmp/children.log" &
   fi
 }
 
@@ -163,7 +178,7 @@ echo "# milter-manager benchmark$asan: $(nproc) cores, $(uname -r), per cell" \
      "$([ "$sessions" -gt 0 ] && echo "$sessions sessions" || echo "${duration} s of sessions")"
 child_name=bench-milter
 [ "$child_kind" = event ] && child_name=milter-test-client
-echo "# children: $child_kind ($child_name)"
+echo "# children: $child_kind ($child_name), scheduling policy $child_policy"
 echo "# floor = mta-load straight to one $child_name; N children = N-1 continue + 1 adding a header"
 case " $children_list " in
   *" relay "*) echo "# relay = mta-load through bench/null-relay (bytes copied, no protocol) to one continue child; its CPU in mm_cpu_ms" ;;
