@@ -11,7 +11,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-bench-smoke.XXXXXX")
 tap_at_exit "rm -rf '$tmp'"
 
-tap_plan 8
+tap_plan 10
 TMPDIR=$tmp top_builddir=$top_builddir top_srcdir=$top_srcdir \
   bash "$top_srcdir/bench/run.sh" --quick --children "0 relay 1 3" --workers "0 2" \
   --tsv "$tmp/table.tsv" >"$tmp/table" 2>"$tmp/stderr"
@@ -35,4 +35,25 @@ tap_check "one child through the daemon: 100 sessions, CPU and RSS measured" row
 tap_check "three children (one adds a header) through the daemon" row_ok 3 0
 tap_check "three children with manager.n_workers = 2" row_ok 3 2
 tap_check "the rows are also written tab-separated" test "$(wc -l <"$tmp/table.tsv")" = 6
+
+# --child-policy batch: the children run under SCHED_BATCH (checked on the running child)
+TMPDIR=$tmp top_builddir=$top_builddir top_srcdir=$top_srcdir \
+  bash "$top_srcdir/bench/run.sh" --children 0 --bodies 1024 --concurrency 2 --sessions 5000 \
+  --warmup 0 --child-policy batch >"$tmp/batch" 2>&1 &
+runner=$!
+policy=""
+for _ in $(seq 100); do
+  for pid in $(pgrep -f "bench-milter -s unix:$tmp/" 2>/dev/null); do
+    policy=$(chrt -p "$pid" 2>/dev/null | sed -n 's/.*scheduling policy: //p')
+  done
+  [ -n "$policy" ] && break
+  sleep 0.1
+done
+wait "$runner"
+status=$?
+tap_diag "$(cat "$tmp/batch")"
+tap_check "--child-policy batch runs the floor row" \
+  sh -c "test $status = 0 && grep -q '^floor .* 5000 ' '$tmp/batch'"
+tap_check "--child-policy batch: the child runs under SCHED_BATCH (saw: ${policy:-nothing})" \
+  test "$policy" = SCHED_BATCH
 exit $tap_failed
