@@ -69,7 +69,7 @@ struct MmChildren {
   gboolean negotiation_done;
   MmStatus session_status;     /* a negotiate-time fallback that answers everything */
   gboolean discard_session;    /* a child failed before any message with fallback discard */
-  guint idle_source;          /* negotiation answered from the main loop */
+  guint deferred_source;       /* negotiation answered from the main loop */
   guint n_failed;
 
   /* The parallel step in progress. */

@@ -116,8 +116,8 @@ mm_children_free(MmChildren *children)
 {
   if (children == NULL)
     return;
-  if (children->idle_source)
-    g_source_remove(children->idle_source);
+  if (children->deferred_source)
+    g_source_remove(children->deferred_source);
   /* Conditions first: a pending answer is cancelled before its child goes. */
   mm_children_applicable_end(children);
   mm_message_free(children->message);
@@ -153,7 +153,7 @@ log_failure(const MmChild *child, const GError *error, MmStatus fallback)
 
 /* ---- negotiation ------------------------------------------------------------------- */
 
-static gboolean finish_negotiation_on_idle(gpointer user_data);
+static gboolean finish_negotiation_deferred(gpointer user_data);
 
 /* mm_children_negotiate - offer the MTA's options to every child at once */
 void
@@ -173,7 +173,7 @@ mm_children_negotiate(MmChildren *children, const MmOption *mta_offer)
   mm_option_clear(&offer);
   /* With no child to ask, answer from the main loop like any other negotiation. */
   if (children->n_negotiating == 0)
-    children->idle_source = mm_event_loop_defer(finish_negotiation_on_idle, children);
+    children->deferred_source = mm_event_loop_defer(finish_negotiation_deferred, children);
 }
 
 /* finish_negotiation - every child answered or failed: answer the MTA */
@@ -227,12 +227,12 @@ finish_negotiation(MmChildren *children)
   mm_option_clear(&reply);
 }
 
-/* finish_negotiation_on_idle - the negotiation of a session without children */
+/* finish_negotiation_deferred - the negotiation of a session without children */
 static gboolean
-finish_negotiation_on_idle(gpointer user_data)
+finish_negotiation_deferred(gpointer user_data)
 {
   MmChildren *children = user_data;
-  children->idle_source = 0;
+  children->deferred_source = 0;
   finish_negotiation(children);
   return G_SOURCE_REMOVE;
 }

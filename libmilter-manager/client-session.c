@@ -128,7 +128,7 @@ stage_name(char code)
   return name ? name : "none";
 }
 
-/* report_deferred_failure - the idle callback reporting a failure found while starting */
+/* report_deferred_failure - report, from the main loop, a failure found while starting */
 static gboolean
 report_deferred_failure(gpointer user_data)
 {
