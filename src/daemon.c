@@ -835,6 +835,10 @@ mm_daemon_main(int argc, char **argv, void *stack_start)
   g_set_prgname("milter-manager");
   /* A peer closing its socket must be an EPIPE error, not the end of the daemon. */
   signal(SIGPIPE, SIG_IGN);
+  /* A reload or log reopening asked for while Ruby starts and the configuration loads waits
+   * for serve() to watch it; it is held before Ruby starts, so Ruby keeps these handlers. */
+  mm_workers_signal_hold(SIGHUP);
+  mm_workers_signal_hold(SIGUSR1);
   g_log_set_default_handler(log_glib, NULL);
 
   g_auto(Daemon) daemon_storage = {.ready_fd = -1};

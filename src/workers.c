@@ -225,6 +225,8 @@ on_sigusr1(gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static void replay_held(int signum);
+
 /* add_signal - a signal source on the master's context */
 static GSource *
 add_signal(Master *m, int signum, GSourceFunc handler)
@@ -232,6 +234,7 @@ add_signal(Master *m, int signum, GSourceFunc handler)
   GSource *source = g_unix_signal_source_new(signum);
   g_source_set_callback(source, handler, m, NULL);
   g_source_attach(source, m->context);
+  replay_held(signum);
   return source;
 }
 
@@ -392,6 +395,36 @@ static pid_t signal_pipe_owner;           /* a forked worker makes a pipe of its
 static volatile sig_atomic_t signal_write_fd = -1;
 static guint signal_source;
 
+/* Signals held since start-up (mm_workers_signal_hold) that arrived before their watch. */
+static volatile sig_atomic_t held_signals[NSIG];
+
+/* on_held_signal - the async-signal-safe handler of a held signal: note it */
+static void
+on_held_signal(int signum)
+{
+  held_signals[signum] = 1;
+}
+
+/* mm_workers_signal_hold - see workers.h */
+void
+mm_workers_signal_hold(int signum)
+{
+  g_return_if_fail(signum > 0 && signum < NSIG);
+  struct sigaction action = {.sa_handler = on_held_signal, .sa_flags = SA_RESTART};
+  sigemptyset(&action.sa_mask);
+  sigaction(signum, &action, NULL);
+}
+
+/* replay_held - deliver SIGNUM to its new watch if it arrived while held */
+static void
+replay_held(int signum)
+{
+  if (held_signals[signum]) {
+    held_signals[signum] = 0;
+    raise(signum);
+  }
+}
+
 /* on_signal - the async-signal-safe handler: the signal's number down the pipe */
 static void
 on_signal(int signum)
@@ -470,6 +503,7 @@ mm_workers_signal_add(int signum, GSourceFunc handler, gpointer user_data)
   struct sigaction action = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
   sigemptyset(&action.sa_mask);
   sigaction(signum, &action, NULL);
+  replay_held(signum);
   if (in_worker &&
       ((signum == SIGHUP && worker_stale_config) || (signum == SIGTERM && worker_orphaned)))
     on_signal(signum);

@@ -46,5 +46,11 @@ gboolean mm_workers_run(const MmWorkersOptions *options, gboolean *is_worker, GE
  * got SIGHUP sees one SIGHUP at once, so that it loads the configuration the others run. */
 gboolean mm_workers_signal_add(int signum, GSourceFunc handler, gpointer user_data);
 
+/* mm_workers_signal_hold - until SIGNUM is watched (mm_workers_signal_add, or the master's
+ * own watch), note its arrival instead of letting its default action end the process; the
+ * watch then receives it. For the start-up, while Ruby starts and the configuration loads:
+ * a reload asked for then must not stop the daemon. */
+void mm_workers_signal_hold(int signum);
+
 /* mm_workers_signal_clear - stop watching every signal */
 void mm_workers_signal_clear(void);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 # test-daemon.sh: the daemon's command line and life cycle end to end: options, --show-config,
-# listening, --daemon with a pid file, SIGHUP reload, SIGUSR1 log reopen, SIGTERM, privilege drop.
+# listening, --daemon with a pid file, SIGHUP reload, SIGUSR1 log reopen, SIGTERM, privilege drop,
+# and SIGHUP/SIGUSR1 arriving while the daemon starts.
 . "$top_srcdir/test/lib/tap.sh"
 
 mm="$top_builddir/src/milter-manager"
@@ -38,7 +39,7 @@ stop_daemon() {
   wait "$1" 2>/dev/null
 }
 
-tap_plan 27
+tap_plan 31
 
 # --- options -----------------------------------------------------------------------------
 out=$("$mm" --version 2>&1); status=$?
@@ -113,6 +114,44 @@ tap_check "SIGTERM: exit 0" test "$status" = 0
 tap_check "SIGTERM: the socket and the pid file are removed" \
   test ! -e "$sock" -a ! -e "$tmp/fg.pid"
 tap_check "SIGTERM: the log shows the stop" has_line "$log" "no longer accepting"
+
+# --- SIGHUP and SIGUSR1 during start-up ---------------------------------------------------
+# From the moment the daemon handles SIGHUP (it holds it first thing in main) until it
+# listens, it gets SIGHUP and SIGUSR1 every 10 ms: a reload asked for while Ruby starts and
+# the configuration loads must neither end it nor fail the load.
+# Its configuration takes a second to load, as a large one on a slow machine may.
+sock="$tmp/early.sock"
+log="$tmp/early.log"
+early_dir="$tmp/early-conf"
+mkdir "$early_dir"
+{ echo "sleep 1"; cat "$data/milter-manager.conf"; } >"$early_dir/milter-manager.conf"
+chmod -R a+rX "$early_dir"
+"$mm" -c "$early_dir" -u "$self_user" --log-level=all --no-daemon -s "unix:$sock" \
+  --log-path="$log" >"$tmp/early.out" 2>&1 &
+early_pid=$!
+tap_at_exit "kill -9 $early_pid"
+# handles_hup: bit 0 of SigCgt (SIGHUP is signal 1) is set
+handles_hup() {
+  local mask
+  mask=$(awk '/^SigCgt:/ {print $2}' "/proc/$early_pid/status" 2>/dev/null)
+  [ -n "$mask" ] && [ $((0x$mask & 1)) = 1 ]
+}
+for _ in $(seq 4000); do handles_hup && break; sleep 0.005; done
+sent=0
+while ! test -S "$sock" && alive "$early_pid" && [ "$sent" -lt 4000 ]; do
+  kill -HUP "$early_pid" 2>/dev/null && kill -USR1 "$early_pid" 2>/dev/null && sent=$((sent + 1))
+  sleep 0.01
+done
+tap_diag "$sent SIGHUP and SIGUSR1 pairs sent before the socket appeared"
+tap_check "start-up: SIGHUP is handled before the daemon listens ($sent SIGHUP, SIGUSR1 pairs sent then)" \
+  test "$sent" -gt 0
+tap_check "start-up: SIGHUP and SIGUSR1 did not end the daemon; it listens" \
+  wait_for 20 test -S "$sock" -a -n "$(alive "$early_pid" && echo yes)"
+tap_check "start-up: a held SIGHUP reloads once the daemon serves" \
+  wait_for 10 has_line "$log" "reloaded the configuration"
+stop_daemon "$early_pid"; status=$?
+tap_check "start-up: SIGTERM afterwards exits 0" test "$status" = 0
+tap_diag "$(tail -n 5 "$log" "$tmp/early.out" 2>/dev/null)"
 
 # --- inet ----------------------------------------------------------------------------------
 "$mm" "${common[@]}" -s "inet:$port_inet@127.0.0.1" --log-path="$tmp/inet.log" \
