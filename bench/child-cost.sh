@@ -40,27 +40,6 @@ events=task-clock,context-switches
 tracepoints=task:task_newtask,syscalls:sys_enter_poll
 perf stat -e "$tracepoints" -o /dev/null true 2>/dev/null && events="$events,$tracepoints"
 
-# start_children N - N bench-milter children (the last adds a header when N > 1)
-child_pids=()
-start_children() {
-  local count=$1 i
-  [ "$count" = 0 ] && count=1
-  child_pids=()
-  for i in $(seq "$count"); do
-    local header=()
-    [ "$1" -gt 1 ] && [ "$i" = "$1" ] && header=(-n X-Bench-Checked)
-    "$bench_milter" -s "unix:$tmp/child$i.sock" "${header[@]}" 2>>"$tmp/children.log" &
-    child_pids+=("$!")
-    pids="$pids $!"
-  done
-  for i in $(seq "$count"); do wait_socket "$tmp/child$i.sock" || exit 1; done
-}
-stop_children() {
-  local pid
-  for pid in "${child_pids[@]}"; do kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-  rm -f "$tmp"/child*.sock
-}
-
 # counted NAME FILE - NAME's count in perf stat's output FILE, as a plain number
 counted() {
   awk -v name="$1" '$0 ~ name { gsub(",", "", $1); print $1; exit }' "$2"
@@ -79,7 +58,8 @@ for n in $children_list; do
       spec="unix:$tmp/mm.sock"
     fi
     "$load_gen" -s "$spec" -b 1024 -c "$conc" -d 0.5 >/dev/null 2>>"$tmp/load.err"
-    child_list=$(IFS=,; echo "${child_pids[*]}")
+    # shellcheck disable=SC2086
+    child_list=$(echo $child_pids | tr ' ' ',')
     perf stat -e "$events" -p "$child_list" -o "$tmp/children.perf" &
     perf_children=$!
     perf_daemon=""

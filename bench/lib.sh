@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # lib.sh: what the benchmark scripts share (sourced after their option parsing, with
-# BENCH_NAME set): paths to the programs, a temporary directory cleaned at exit, small helpers.
+# BENCH_NAME set): paths to the programs, a temporary directory cleaned at exit, the children
+# (start_children), the daemon (start_daemon), small helpers.
 
 here=$(cd "$(dirname "$0")" && pwd)
 top_srcdir=${top_srcdir:-$(dirname "$here")}
@@ -52,6 +53,52 @@ cpu_ticks() {
     total=$((total + ${12} + ${13}))
   done
   echo "$total"
+}
+
+# The children: CHILD_KIND libmilter (bench-milter, the default) or event (milter-test-client),
+# started through the CHILD_RUNNER command prefix (empty by default; run.sh's --child-policy).
+test_client="$top_builddir/src/milter-test-client"
+child_kind=${child_kind:-libmilter}
+[ -n "${child_runner+set}" ] || child_runner=()
+
+# start_child INDEX ADDS_HEADER - one child of the chosen kind on child<INDEX>.sock
+start_child() {
+  local socket="$tmp/child$1.sock"
+  if [ "$child_kind" = event ]; then
+    local header=()
+    [ "$2" = yes ] && header=(--add-header=X-Bench-Checked:yes)
+    "${child_runner[@]}" "$test_client" -q -s "unix:$socket" "${header[@]}" >/dev/null \
+      2>>"$tmp/children.log" &
+  else
+    local header=()
+    [ "$2" = yes ] && header=(-n X-Bench-Checked)
+    "${child_runner[@]}" "$bench_milter" -s "unix:$socket" "${header[@]}" 2>>"$tmp/children.log" &
+  fi
+}
+
+# start_children N - N children (the last one adds a header when N > 1); 0 and relay: one.
+# Sets child_pids (space-separated) and child_specs.
+child_pids=""
+child_specs=()
+start_children() {
+  local n=$1 count=$1 i
+  case $n in 0|relay) n=0; count=1 ;; esac
+  stop_children
+  child_specs=()
+  for i in $(seq "$count"); do
+    if [ "$n" -gt 1 ] && [ "$i" = "$n" ]; then start_child "$i" yes; else start_child "$i" no; fi
+    child_pids="$child_pids $!"
+    pids="$pids $!"
+    child_specs+=("unix:$tmp/child$i.sock")
+  done
+  for i in $(seq "$count"); do wait_socket "$tmp/child$i.sock" || exit 1; done
+}
+stop_children() {
+  local pid
+  for pid in $child_pids; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $child_pids; do wait "$pid" 2>/dev/null; done
+  child_pids=""
+  rm -f "$tmp"/child*.sock
 }
 
 # field LINE NAME - the value of NAME=VALUE in LINE

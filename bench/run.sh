@@ -74,7 +74,6 @@ case $child_policy in
 esac
 BENCH_NAME=bench/run.sh
 . "$(dirname "$0")/lib.sh"
-test_client="$top_builddir/src/milter-test-client"
 null_relay="$top_builddir/bench/null-relay"
 case " $children_list " in
   *" relay "*) [ -x "$null_relay" ] || { echo "bench/run.sh: $null_relay is not built" >&2; exit 2; } ;;
@@ -100,45 +99,6 @@ peak_rss_kb() {
     total=$((total + ${kb:-0}))
   done
   echo "$total"
-}
-
-# start_child INDEX ADDS_HEADER - one child of the chosen kind on child<INDEX>.sock
-start_child() {
-  local socket="$tmp/child$1.sock"
-  if [ "$child_kind" = event ]; then
-    local header=()
-    [ "$2" = yes ] && header=(--add-header=X-Bench-Checked:yes)
-    "${child_runner[@]}" "$test_client" -q -s "unix:$socket" "${header[@]}" >/dev/null \
-      2>>"$tmp/children.log" &
-  else
-    local header=()
-    [ "$2" = yes ] && header=(-n X-Bench-Checked)
-    "${child_runner[@]}" "$bench_milter" -s "unix:$socket" "${header[@]}" 2>>"$tmp/children.log" &
-  fi
-}
-
-# start_children N - N children (the last one adds a header when N > 1); 0 and relay: one
-child_pids=""
-child_specs=()
-start_children() {
-  local n=$1 count=$1 i
-  case $n in 0|relay) n=0; count=1 ;; esac
-  stop_children
-  child_specs=()
-  for i in $(seq "$count"); do
-    if [ "$n" -gt 1 ] && [ "$i" = "$n" ]; then start_child "$i" yes; else start_child "$i" no; fi
-    child_pids="$child_pids $!"
-    pids="$pids $!"
-    child_specs+=("unix:$tmp/child$i.sock")
-  done
-  for i in $(seq "$count"); do wait_socket "$tmp/child$i.sock" || exit 1; done
-}
-stop_children() {
-  local pid
-  for pid in $child_pids; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $child_pids; do wait "$pid" 2>/dev/null; done
-  child_pids=""
-  rm -f "$tmp"/child*.sock
 }
 
 # start_workers_daemon WORKERS - the daemon over the running children
