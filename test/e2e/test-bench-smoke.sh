@@ -11,7 +11,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/test-bench-smoke.XXXXXX")
 tap_at_exit "rm -rf '$tmp'"
 
-tap_plan 10
+tap_plan 11
 TMPDIR=$tmp top_builddir=$top_builddir top_srcdir=$top_srcdir \
   bash "$top_srcdir/bench/run.sh" --quick --children "0 relay 1 3" --workers "0 2" \
   --tsv "$tmp/table.tsv" >"$tmp/table" 2>"$tmp/stderr"
@@ -56,4 +56,24 @@ tap_check "--child-policy batch runs the floor row" \
   sh -c "test $status = 0 && grep -q '^floor .* 5000 ' '$tmp/batch'"
 tap_check "--child-policy batch: the child runs under SCHED_BATCH (saw: ${policy:-nothing})" \
   test "$policy" = SCHED_BATCH
+
+# bench/child-cost.sh: one row per child count, straight and through the daemon (needs perf
+# allowed to count the children's events)
+if command -v perf >/dev/null 2>&1 && perf stat -e task-clock -o /dev/null true 2>/dev/null; then
+  TMPDIR=$tmp top_builddir=$top_builddir top_srcdir=$top_srcdir \
+    bash "$top_srcdir/bench/child-cost.sh" --children "0 3" --concurrency 2 --sessions 100 \
+    >"$tmp/child-cost" 2>&1
+  status=$?
+  tap_diag "$(cat "$tmp/child-cost")"
+  # costed N: the row of N children ran with the children's CPU per session counted
+  costed() {
+    awk -v n="$1" '$1 == n && $4 ~ /^[0-9.]+$/ && $4 > 0 { found = 1 } END { exit !found }' \
+      "$tmp/child-cost"
+  }
+  child_cost_ok() { test "$status" = 0 && costed floor && costed 3; }
+  tap_check "bench/child-cost.sh: the floor and three children, their CPU counted by perf" \
+    child_cost_ok
+else
+  tap_skip "bench/child-cost.sh: perf is missing or may not count here"
+fi
 exit $tap_failed
