@@ -170,6 +170,15 @@ mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize length, GErro
   return TRUE;
 }
 
+/* mm_body_spool_append_in_memory - append if the body stays in memory */
+gboolean
+mm_body_spool_append_in_memory(MmBodySpool *spool, const guint8 *data, gsize length)
+{
+  if (spool->fd >= 0 || length > spool->memory_limit - MIN(spool->length, spool->memory_limit))
+    return FALSE;
+  return mm_body_spool_append(spool, data, length, NULL);
+}
+
 /* mm_body_spool_read - up to LENGTH bytes from OFFSET */
 gboolean
 mm_body_spool_read(MmBodySpool *spool, guint64 offset, guint8 *buffer, gsize length,

@@ -36,6 +36,11 @@ void mm_body_spool_set_max_size(MmBodySpool *spool, guint64 max_size);
 gboolean mm_body_spool_append(MmBodySpool *spool, const guint8 *data, gsize length,
                               GError **error);
 
+/* mm_body_spool_append_in_memory - append only where the body stays in memory (not spilled,
+ * and LENGTH more bytes within the memory limit), which cannot fail half-way; FALSE:
+ * nothing appended, mm_body_spool_append is the way for these bytes */
+gboolean mm_body_spool_append_in_memory(MmBodySpool *spool, const guint8 *data, gsize length);
+
 /* mm_body_spool_read - up to LENGTH bytes from OFFSET into BUFFER; *READ is 0 at the end.
  * In memory this copies nothing when VIEW is non-NULL: *VIEW then points into the spool. */
 gboolean mm_body_spool_read(MmBodySpool *spool, guint64 offset, guint8 *buffer, gsize length,

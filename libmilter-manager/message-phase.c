@@ -677,11 +677,9 @@ mm_children_body_ahead(MmChildren *children, const guint8 *data, gsize length)
   MmMessage *message = children->message;
   /* Only in memory, where appending cannot fail half-way: a failed append is the item's to
    * report, when its turn comes. */
-  if (message == NULL || message->verdict != MM_STATUS_NOT_CHANGED ||
-      mm_body_spool_is_on_disk(message->body) ||
-      mm_body_spool_get_size(message->body) + length > children->config->body_memory_limit)
+  if (message == NULL || message->verdict != MM_STATUS_NOT_CHANGED)
     return FALSE;
-  return mm_body_spool_append(message->body, data, length, NULL);
+  return mm_body_spool_append_in_memory(message->body, data, length);
 }
 
 /* mm_children_body - a body chunk */

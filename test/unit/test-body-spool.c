@@ -75,6 +75,32 @@ test_max_size_default(void)
   g_assert_cmpuint(mm_body_spool_get_size(spool), ==, 1);
 }
 
+/* test_append_in_memory - appends that keep the body in memory are taken, whole; one that
+ * would spill, or any once the body is on disk, is refused with nothing appended */
+static void
+test_append_in_memory(void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *directory = g_dir_make_tmp("test-body-spool-XXXXXX", &error);
+  g_assert_no_error(error);
+  g_autoptr(MmBodySpool) spool = mm_body_spool_new(10, directory);
+  g_assert_true(mm_body_spool_append_in_memory(spool, (const guint8 *)"012345", 6));
+  g_assert_true(mm_body_spool_append_in_memory(spool, (const guint8 *)"6789", 4));
+  g_assert_false(mm_body_spool_append_in_memory(spool, (const guint8 *)"a", 1));
+  g_assert_cmpuint(mm_body_spool_get_size(spool), ==, 10);
+  g_assert_false(mm_body_spool_is_on_disk(spool));
+  g_assert_true(mm_body_spool_append(spool, (const guint8 *)"a", 1, &error));
+  g_assert_true(mm_body_spool_is_on_disk(spool));
+  g_assert_false(mm_body_spool_append_in_memory(spool, (const guint8 *)"b", 1));
+  g_assert_cmpuint(mm_body_spool_get_size(spool), ==, 11);
+  guint8 buffer[16];
+  gsize n = 0;
+  g_assert_true(mm_body_spool_read(spool, 0, buffer, sizeof(buffer), NULL, &n, &error));
+  g_assert_cmpmem(buffer, n, "0123456789a", 11);
+  g_clear_pointer(&spool, mm_body_spool_free);
+  g_rmdir(directory);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -82,5 +108,6 @@ main(int argc, char **argv)
   g_test_add_func("/body-spool/spill", test_spill);
   g_test_add_func("/body-spool/max-size", test_max_size);
   g_test_add_func("/body-spool/max-size-default", test_max_size_default);
+  g_test_add_func("/body-spool/append-in-memory", test_append_in_memory);
   return g_test_run();
 }
