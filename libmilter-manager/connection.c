@@ -327,9 +327,8 @@ read_some(MmConnection *connection)
 static gboolean
 write_some(MmConnection *connection, GError **error)
 {
-  GByteArray *output = connection->output.buffer;
   gboolean progress = FALSE;
-  connection->output_peak = MAX(connection->output_peak, (gsize)output->len);
+  connection->output_peak = MAX(connection->output_peak, (gsize)connection->output.buffer->len);
   while (pending_output(connection) > 0 && connection->writable) {
     struct iovec iov[MM_CONNECTION_IOV_MAX];
     int pieces = mm_output_queue_gather(&connection->output, iov, MM_CONNECTION_IOV_MAX);
@@ -350,8 +349,7 @@ write_some(MmConnection *connection, GError **error)
   }
   gsize pending = pending_output(connection);
   if (pending == 0) {
-    output->len = 0; /* what g_byte_array_set_size(output, 0) does, without its calls */
-    connection->output.sent = 0;
+    mm_output_queue_rewind(&connection->output);
     connection->write_deadline = 0;
     watch_output(connection, FALSE);
     return TRUE;

@@ -64,6 +64,15 @@ mm_output_queue_advance(MmOutputQueue *queue, gsize written)
     queue->sent += written;
 }
 
+/* mm_output_queue_rewind - everything was written: the buffer starts over, keeping its memory
+ * (inline, without g_byte_array_set_size's calls: it happens after every flush) */
+static inline void
+mm_output_queue_rewind(MmOutputQueue *queue)
+{
+  queue->buffer->len = 0;
+  queue->sent = 0;
+}
+
 /* mm_output_queue_compact - cut the written bytes from the buffer's front */
 void mm_output_queue_compact(MmOutputQueue *queue);
 
