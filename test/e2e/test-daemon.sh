@@ -39,7 +39,7 @@ stop_daemon() {
   wait "$1" 2>/dev/null
 }
 
-tap_plan 31
+tap_plan 32
 
 # --- options -----------------------------------------------------------------------------
 out=$("$mm" --version 2>&1); status=$?
@@ -90,6 +90,12 @@ tap_check "foreground: the socket has mode 0660" \
   test "$(stat -c %a "$sock" 2>/dev/null)" = 660
 tap_check "foreground: the pid file holds the daemon's pid" \
   test "$(cat "$tmp/fg.pid" 2>/dev/null)" = "$fg_pid"
+# maps_gio_free: the running daemon maps GLib but not GIO (about 1 MB of RSS it does not need:
+# doc/performance.md, "Third round")
+maps_gio_free() {
+  grep -q 'libglib-2\.0\.so' "/proc/$fg_pid/maps" && ! grep -q 'libgio-2\.0\.so' "/proc/$fg_pid/maps"
+}
+tap_check "foreground: the daemon maps GLib, not GIO" maps_gio_free
 
 # SIGHUP with a changed configuration, then with a broken one.
 printf '\nmanager.max_connections = 7\n' >>"$conf_dir/milter-manager.conf"
